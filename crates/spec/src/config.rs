@@ -1,0 +1,253 @@
+//! The resolved configuration of one run: every key has its final value, every value is in range.
+//!
+//! This is what training sees, what `config.toml` in a run folder holds, and what a run id is
+//! computed from. Nothing here knows about sweep files, variants or the command line.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// Defaults follow the TensorFlow tutorial this project reproduces.
+pub const DEFAULT_LATENT_DIM: usize = 100;
+pub const DEFAULT_EPOCHS: usize = 10;
+pub const DEFAULT_BATCH_SIZE: usize = 1000;
+pub const DEFAULT_LEARNING_RATE: f64 = 1e-4;
+pub const DEFAULT_SGD_MOMENTUM: f64 = 0.9;
+pub const DEFAULT_DENSE_HIDDEN: [usize; 2] = [512, 256];
+
+/// Largest Gaussian noise standard deviation accepted: images live in [0, 1], so anything
+/// larger only measures the clipping.
+pub const MAX_GAUSSIAN_LEVEL: f64 = 5.0;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    pub data: DataConfig,
+    pub model: ModelConfig,
+    pub train: TrainConfig,
+    /// Present for a denoising auto-encoder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise: Option<NoiseConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    pub dataset: DatasetName,
+    /// Use only the first N training samples.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_limit: Option<usize>,
+    /// Use only the first N test samples.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_limit: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    pub architecture: Architecture,
+    pub latent_dim: usize,
+    /// Hidden layer widths of the dense architecture, encoder side (the decoder mirrors them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<Vec<usize>>,
+}
+
+impl ModelConfig {
+    /// The hidden widths a dense model is built with (the default when none were given).
+    pub fn dense_hidden(&self) -> Vec<usize> {
+        self.hidden.clone().unwrap_or_else(|| DEFAULT_DENSE_HIDDEN.to_vec())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    pub optimizer: Optimizer,
+    /// SGD only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub momentum: Option<f64>,
+    pub loss: Loss,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoiseConfig {
+    pub kind: NoiseKind,
+    pub level: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Architecture {
+    Conv,
+    Dense,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Optimizer {
+    Adam,
+    Sgd,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Loss {
+    Bce,
+    Mse,
+}
+
+/// How training inputs are corrupted in a denoising run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoiseKind {
+    /// Add N(0, level²) to every pixel, clip to [0, 1].
+    Gaussian,
+    /// Zero each pixel with probability `level` (dropout on the input).
+    Masking,
+    /// Set each pixel to 0 or 1 (equally likely) with probability `level`.
+    SaltPepper,
+}
+
+/// A dataset, as written in a sweep file: `mnist`, `fashion-mnist`, `synthetic` or `idx:<dir>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DatasetName {
+    Mnist,
+    FashionMnist,
+    Synthetic,
+    Idx(PathBuf),
+}
+
+/// What a dataset key may be; used in error messages.
+pub const DATASET_CHOICES: &str = "`mnist`, `fashion-mnist`, `synthetic` or `idx:<directory>`";
+
+impl DatasetName {
+    /// Parses the form written in sweep files; the error says what is allowed.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "mnist" => Ok(Self::Mnist),
+            "fashion-mnist" => Ok(Self::FashionMnist),
+            "synthetic" => Ok(Self::Synthetic),
+            other => match other.strip_prefix("idx:") {
+                Some("") => Err("`idx:` needs a directory, e.g. `idx:/data/my-set`".to_string()),
+                Some(dir) => Ok(Self::Idx(PathBuf::from(dir))),
+                None => Err(format!("unknown dataset `{other}`; expected {DATASET_CHOICES}")),
+            },
+        }
+    }
+}
+
+impl fmt::Display for DatasetName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Mnist => f.write_str("mnist"),
+            Self::FashionMnist => f.write_str("fashion-mnist"),
+            Self::Synthetic => f.write_str("synthetic"),
+            Self::Idx(dir) => write!(f, "idx:{}", dir.display()),
+        }
+    }
+}
+
+impl FromStr for DatasetName {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::parse(s)
+    }
+}
+
+impl Serialize for DatasetName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for DatasetName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+macro_rules! display_via_serde_name {
+    ($($t:ty => { $($v:ident = $s:literal),* $(,)? }),* $(,)?) => {
+        $(impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(match self { $(Self::$v => $s),* })
+            }
+        })*
+    };
+}
+
+display_via_serde_name! {
+    Architecture => { Conv = "conv", Dense = "dense" },
+    Optimizer => { Adam = "adam", Sgd = "sgd" },
+    Loss => { Bce = "bce", Mse = "mse" },
+    NoiseKind => { Gaussian = "gaussian", Masking = "masking", SaltPepper = "salt_pepper" },
+}
+
+impl NoiseKind {
+    /// The range a level of this kind must lie in, as (low exclusive, high, high inclusive?).
+    pub fn level_range(self) -> (f64, f64, bool) {
+        match self {
+            Self::Gaussian => (0.0, MAX_GAUSSIAN_LEVEL, true),
+            Self::Masking | Self::SaltPepper => (0.0, 1.0, false),
+        }
+    }
+
+    /// Human text of [`Self::level_range`].
+    pub fn level_range_text(self) -> String {
+        let (lo, hi, inclusive) = self.level_range();
+        let what = match self {
+            Self::Gaussian => "a standard deviation",
+            Self::Masking | Self::SaltPepper => "a probability",
+        };
+        format!("{what} in ({lo}, {hi}{}", if inclusive { "]" } else { ")" })
+    }
+
+    pub fn level_in_range(self, level: f64) -> bool {
+        let (lo, hi, inclusive) = self.level_range();
+        level.is_finite() && level > lo && (level < hi || (inclusive && level == hi))
+    }
+}
+
+impl RunConfig {
+    /// True when this run trains a denoising auto-encoder.
+    pub fn is_denoising(&self) -> bool {
+        self.noise.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dataset_names_round_trip() {
+        for s in ["mnist", "fashion-mnist", "synthetic", "idx:/some/dir"] {
+            let d = DatasetName::parse(s).unwrap();
+            assert_eq!(d.to_string(), s);
+        }
+    }
+
+    #[test]
+    fn unknown_dataset_names_what_is_allowed() {
+        let e = DatasetName::parse("cifar").unwrap_err();
+        assert!(e.contains("cifar") && e.contains("fashion-mnist") && e.contains("idx:"), "{e}");
+        assert!(DatasetName::parse("idx:").is_err());
+    }
+
+    #[test]
+    fn noise_level_ranges() {
+        assert!(NoiseKind::Masking.level_in_range(0.5));
+        assert!(!NoiseKind::Masking.level_in_range(1.0));
+        assert!(!NoiseKind::Masking.level_in_range(0.0));
+        assert!(NoiseKind::Gaussian.level_in_range(MAX_GAUSSIAN_LEVEL));
+        assert!(!NoiseKind::Gaussian.level_in_range(f64::NAN));
+        assert!(!NoiseKind::SaltPepper.level_in_range(-0.1));
+    }
+}

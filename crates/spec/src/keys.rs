@@ -1,0 +1,164 @@
+//! The keys a user writes: every section of a sweep file as partial, optional values.
+//!
+//! `deny_unknown_fields` everywhere, and every value range-checked while it is read, so that
+//! TOML's own error (with line and column) names the mistake for the base sections and variants.
+//! Cross-key rules (a key that only one architecture takes, the noise level's range for its kind)
+//! are checked when a run's sections are resolved, in `resolve.rs`.
+
+use crate::config::{Architecture, DatasetName, Loss, NoiseKind, Optimizer};
+use serde::{de, Deserialize, Deserializer};
+
+/// The four sections that make up a run's configuration, each optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SectionKeys {
+    pub data: Option<DataKeys>,
+    pub model: Option<ModelKeys>,
+    pub train: Option<TrainKeys>,
+    pub noise: Option<NoiseKeys>,
+}
+
+/// The names of the sections a sweep path may start with.
+pub const SECTIONS: [&str; 4] = ["data", "model", "train", "noise"];
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataKeys {
+    pub dataset: Option<DatasetName>,
+    pub train_limit: Option<AtLeastOne>,
+    pub test_limit: Option<AtLeastOne>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelKeys {
+    pub architecture: Option<Architecture>,
+    pub latent_dim: Option<AtLeastOne>,
+    pub hidden: Option<Vec<AtLeastOne>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainKeys {
+    pub epochs: Option<AtLeastOne>,
+    pub batch_size: Option<AtLeastOne>,
+    pub learning_rate: Option<Positive>,
+    pub optimizer: Option<Optimizer>,
+    pub momentum: Option<Momentum>,
+    pub loss: Option<Loss>,
+    pub seed: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoiseKeys {
+    pub kind: Option<NoiseChoice>,
+    pub level: Option<Finite>,
+}
+
+/// `noise.kind`: a corruption, or `none` so that a variant or a sweep axis can switch it off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoiseChoice {
+    None,
+    Gaussian,
+    Masking,
+    SaltPepper,
+}
+
+impl NoiseChoice {
+    pub fn kind(self) -> Option<NoiseKind> {
+        match self {
+            Self::None => None,
+            Self::Gaussian => Some(NoiseKind::Gaussian),
+            Self::Masking => Some(NoiseKind::Masking),
+            Self::SaltPepper => Some(NoiseKind::SaltPepper),
+        }
+    }
+}
+
+/// A count that must be at least 1 (sizes, epochs, limits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AtLeastOne(pub usize);
+
+impl<'de> Deserialize<'de> for AtLeastOne {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = AtLeastOne;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an integer ≥ 1")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<AtLeastOne, E> {
+                match usize::try_from(v) {
+                    Ok(n) if n >= 1 => Ok(AtLeastOne(n)),
+                    _ => Err(E::invalid_value(de::Unexpected::Signed(v), &self)),
+                }
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<AtLeastOne, E> {
+                match usize::try_from(v) {
+                    Ok(n) if n >= 1 => Ok(AtLeastOne(n)),
+                    _ => Err(E::invalid_value(de::Unexpected::Unsigned(v), &self)),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A finite number greater than zero (learning rates).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Positive(pub f64);
+
+impl<'de> Deserialize<'de> for Positive {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = number(d)?;
+        if !(v.is_finite() && v > 0.0) {
+            return Err(de::Error::invalid_value(de::Unexpected::Float(v), &"a finite number > 0"));
+        }
+        Ok(Positive(v))
+    }
+}
+
+/// SGD momentum: in [0, 1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Momentum(pub f64);
+
+impl<'de> Deserialize<'de> for Momentum {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = number(d)?;
+        if !(0.0..1.0).contains(&v) {
+            return Err(de::Error::invalid_value(de::Unexpected::Float(v), &"a number in [0, 1)"));
+        }
+        Ok(Momentum(v))
+    }
+}
+
+/// Any finite number; its range depends on other keys and is checked on resolution.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Finite(pub f64);
+
+impl<'de> Deserialize<'de> for Finite {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = number(d)?;
+        if !v.is_finite() {
+            return Err(de::Error::invalid_value(de::Unexpected::Float(v), &"a finite number"));
+        }
+        Ok(Finite(v))
+    }
+}
+
+/// TOML distinguishes `1` from `1.0`; a user writing `learning_rate = 1` means the number.
+fn number<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Num {
+        I(i64),
+        F(f64),
+    }
+    match Num::deserialize(d) {
+        Ok(Num::I(i)) => Ok(i as f64),
+        Ok(Num::F(f)) => Ok(f),
+        Err(_) => Err(de::Error::custom("invalid type: expected a number")),
+    }
+}

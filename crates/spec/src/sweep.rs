@@ -1,0 +1,453 @@
+//! Sweep files: parse, validate everything before anything trains, expand into runs.
+//!
+//! The layers of a run's configuration, each overriding the one before key by key:
+//! built-in defaults → the base sections (`[data]`, `[model]`, `[train]`, `[noise]`) →
+//! `--set KEY=VALUE` → the run's `[[variant]]` → the run's values of the `[sweep]` axes.
+//! Runs are the variants (outermost, in file order) times the cartesian product of the axes
+//! (first axis slowest); each `[[sweep.zip]]` group is one axis whose lists vary together.
+
+use crate::config::RunConfig;
+use crate::error::{line_col, toml_error, Problem, SpecError};
+use crate::keys::{DataKeys, ModelKeys, NoiseKeys, SectionKeys, TrainKeys, SECTIONS};
+use crate::resolve::{resolve, Origin, Origins};
+use serde::Deserialize;
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use toml::de::{DeTable, DeValue};
+use toml::{Table, Value};
+
+/// Variant name given to the runs of a sweep file without `[[variant]]` entries.
+pub const DEFAULT_VARIANT: &str = "default";
+
+/// A validated, expanded sweep.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    /// The file it came from (for messages).
+    pub file: PathBuf,
+    pub name: String,
+    pub description: String,
+    /// The file's text as given, stored beside the results.
+    pub source: String,
+    /// Keys that vary across runs, in axis order (`variant` first when there are several).
+    pub varying_keys: Vec<String>,
+    pub runs: Vec<RunSpec>,
+    /// Combinations that resolved to a configuration already in the list (dropped).
+    pub duplicates: usize,
+}
+
+/// One run of a sweep, before it has an id (the id needs the dataset's fingerprint).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSpec {
+    /// Position in the expanded order; `--shard I/N` selects by it.
+    pub index: usize,
+    pub variant: String,
+    /// Axis key → the value this run takes, as written.
+    pub varying: Vec<(String, String)>,
+    pub config: RunConfig,
+}
+
+impl RunSpec {
+    /// Readable name: the variant and the values that vary, e.g. `dae latent_dim=8 seed=1`.
+    pub fn label(&self) -> String {
+        let mut s = self.variant.clone();
+        for (key, value) in &self.varying {
+            let short = key.rsplit('.').next().unwrap_or(key);
+            let short = if key.starts_with("noise.") { format!("noise_{short}") } else { short.to_string() };
+            s.push_str(&format!(" {short}={value}"));
+        }
+        s
+    }
+}
+
+/// A `--set KEY=VALUE` override.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Override {
+    pub key: String,
+    pub value: Value,
+}
+
+impl Override {
+    /// Parses `KEY=VALUE`; VALUE is read as TOML (`1e-3`, `[8, 16]`, `"x"`), else as a bare string.
+    pub fn parse(arg: &str) -> Result<Self, SpecError> {
+        let err = |message: String| SpecError::Override { arg: arg.to_string(), message };
+        let (key, raw) = arg.split_once('=').ok_or_else(|| err("expected KEY=VALUE".to_string()))?;
+        let key = key.trim();
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err(err("the value is empty".to_string()));
+        }
+        let value = match toml::from_str::<Table>(&format!("v = {raw}")) {
+            Ok(mut t) => t.remove("v").ok_or_else(|| err("cannot read the value".to_string()))?,
+            Err(_) => Value::String(raw.to_string()),
+        };
+        check_path(key).map_err(err)?;
+        check_value(key, &value).map_err(err)?;
+        Ok(Self { key: key.to_string(), value })
+    }
+}
+
+/// Reads, validates and expands a sweep file.
+pub fn load(file: &Path, overrides: &[Override]) -> Result<Sweep, SpecError> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|source| SpecError::Read { file: file.to_path_buf(), source })?;
+    parse(file, &text, overrides)
+}
+
+/// The typed view of a whole file, read only to validate it: the merge works on the untyped table.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct FileKeys {
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+    data: Option<DataKeys>,
+    model: Option<ModelKeys>,
+    train: Option<TrainKeys>,
+    noise: Option<NoiseKeys>,
+    #[serde(default)]
+    sweep: Option<Table>,
+    #[serde(default)]
+    variant: Vec<VariantKeys>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct VariantKeys {
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+    data: Option<DataKeys>,
+    model: Option<ModelKeys>,
+    train: Option<TrainKeys>,
+    noise: Option<NoiseKeys>,
+}
+
+/// Parses sweep-file text; `file` names it in messages.
+pub fn parse(file: &Path, text: &str, overrides: &[Override]) -> Result<Sweep, SpecError> {
+    let lines = KeyLines::parse(file, text)?;
+    // Typed pass: unknown keys, wrong types and out-of-range values, with TOML's line and column.
+    let typed: FileKeys = toml::from_str(text).map_err(|e| toml_error(file, text, &e))?;
+    let doc: Table = toml::from_str(text).map_err(|e| toml_error(file, text, &e))?;
+
+    let mut problems = Vec::new();
+    check_name(&typed.name, "name", lines.get("name"), &mut problems);
+
+    // Base sections, then the command line.
+    let mut base = Table::new();
+    let mut base_origins = Origins::new();
+    for section in SECTIONS {
+        if let Some(Value::Table(t)) = doc.get(section) {
+            overlay(&mut base, &mut base_origins, section, t, "the base sections", &lines, section);
+        }
+    }
+    for o in overrides {
+        let (section, key) = split_path(&o.key);
+        set_key(&mut base, section, key, o.value.clone());
+        base_origins.insert(o.key.clone(), Origin { what: format!("--set {}", o.key), line: None });
+    }
+
+    // Variants.
+    let mut variants: Vec<(String, Table, Origins)> = Vec::new();
+    match doc.get("variant") {
+        Some(Value::Array(list)) => {
+            let mut seen = BTreeSet::new();
+            for (i, v) in list.iter().enumerate() {
+                let Value::Table(vt) = v else { continue };
+                let at = format!("variant[{i}]");
+                let name = vt.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+                check_name(&name, &format!("[[variant]] #{} name", i + 1), lines.get(&format!("{at}.name")), &mut problems);
+                if !seen.insert(name.clone()) {
+                    problems.push(Problem::new(
+                        lines.get(&format!("{at}.name")),
+                        format!("[[variant]] #{} name", i + 1),
+                        format!("\"{name}\" is used by an earlier variant; variant names must be unique"),
+                    ));
+                }
+                let mut t = base.clone();
+                let mut origins = base_origins.clone();
+                for section in SECTIONS {
+                    if let Some(Value::Table(st)) = vt.get(section) {
+                        let what = format!("variant \"{name}\"");
+                        overlay(&mut t, &mut origins, section, st, &what, &lines, &format!("{at}.{section}"));
+                    }
+                }
+                variants.push((name, t, origins));
+            }
+        }
+        _ => variants.push((DEFAULT_VARIANT.to_string(), base.clone(), base_origins.clone())),
+    }
+
+    let axes = match doc.get("sweep") {
+        Some(Value::Table(t)) => read_axes(t, &lines, &mut problems),
+        _ => Vec::new(),
+    };
+    if !problems.is_empty() {
+        return Err(SpecError::Invalid { file: file.to_path_buf(), problems });
+    }
+
+    // Expansion: resolve every run, collecting every problem (deduplicated) before failing.
+    let mut runs: Vec<RunSpec> = Vec::new();
+    let mut seen_problems = BTreeSet::new();
+    let mut duplicates = 0;
+    let combinations: usize = axes.iter().map(|a| a.len()).product();
+    for (variant, vtable, vorigins) in &variants {
+        for combo in 0..combinations {
+            let mut t = vtable.clone();
+            let mut origins = vorigins.clone();
+            let mut varying = Vec::new();
+            let mut rest = combo;
+            let mut picks = vec![0; axes.len()];
+            for (ai, axis) in axes.iter().enumerate().rev() {
+                picks[ai] = rest % axis.len();
+                rest /= axis.len();
+            }
+            for (axis, &pick) in axes.iter().zip(&picks) {
+                for (path, values) in axis.paths.iter().zip(&axis.values) {
+                    let value = &values[pick];
+                    let (section, key) = split_path(path);
+                    set_key(&mut t, section, key, value.clone());
+                    origins.insert(path.clone(), Origin { what: "a [sweep] axis".to_string(), line: axis.line });
+                    varying.push((path.clone(), display_value(value)));
+                }
+            }
+            match resolve(&t, &origins) {
+                Ok(config) => {
+                    if runs.iter().any(|r| r.variant == *variant && r.config == config) {
+                        duplicates += 1;
+                    } else {
+                        runs.push(RunSpec { index: runs.len(), variant: variant.clone(), varying, config });
+                    }
+                }
+                Err(ps) => {
+                    for p in ps {
+                        let key = (p.line, p.key.clone(), p.message.clone());
+                        if seen_problems.insert(key) {
+                            problems.push(p);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(SpecError::Invalid { file: file.to_path_buf(), problems });
+    }
+
+    let mut varying_keys: Vec<String> = Vec::new();
+    if variants.len() > 1 {
+        varying_keys.push("variant".to_string());
+    }
+    varying_keys.extend(axes.iter().flat_map(|a| a.paths.iter().cloned()));
+
+    Ok(Sweep {
+        file: file.to_path_buf(),
+        name: typed.name,
+        description: typed.description.unwrap_or_default(),
+        source: text.to_string(),
+        varying_keys,
+        runs,
+        duplicates,
+    })
+}
+
+/// One axis of the grid: a `[sweep]` key, or a `[[sweep.zip]]` group whose lists move together.
+struct Axis {
+    paths: Vec<String>,
+    /// Per path, its list of values (all lists of an axis have the same length).
+    values: Vec<Vec<Value>>,
+    line: Option<usize>,
+}
+
+impl Axis {
+    fn len(&self) -> usize {
+        self.values.first().map_or(1, Vec::len)
+    }
+}
+
+fn read_axes(sweep: &Table, lines: &KeyLines, problems: &mut Vec<Problem>) -> Vec<Axis> {
+    let mut axes = Vec::new();
+    let mut seen: HashMap<String, Option<usize>> = HashMap::new();
+    let mut take = |path: &str, value: &Value, line: Option<usize>, where_: &str, problems: &mut Vec<Problem>| -> Option<Vec<Value>> {
+        let key = format!("sweep.\"{path}\"");
+        if let Err(m) = check_path(path) {
+            problems.push(Problem::new(line, key, m));
+            return None;
+        }
+        if let Some(first) = seen.insert(path.to_string(), line) {
+            let at = first.map_or(String::new(), |l| format!(" (line {l})"));
+            problems.push(Problem::new(line, key, format!("is swept twice; first{at}")));
+            return None;
+        }
+        let Value::Array(list) = value else {
+            problems.push(Problem::new(line, key, format!("must be a list of values {where_}, e.g. [1, 2]")));
+            return None;
+        };
+        if list.is_empty() {
+            problems.push(Problem::new(line, key, "is an empty list; give at least one value".to_string()));
+            return None;
+        }
+        let mut ok = true;
+        for (i, v) in list.iter().enumerate() {
+            if let Err(m) = check_value(path, v) {
+                problems.push(Problem::new(line, key.clone(), format!("value #{} ({}): {m}", i + 1, display_value(v))));
+                ok = false;
+            }
+        }
+        ok.then(|| list.clone())
+    };
+
+    for (k, v) in sweep {
+        if k == "zip" {
+            let Value::Array(groups) = v else {
+                problems.push(Problem::new(lines.get("sweep.zip"), "sweep.zip", "must be written as [[sweep.zip]] tables"));
+                continue;
+            };
+            for (gi, g) in groups.iter().enumerate() {
+                let at = format!("sweep.zip[{gi}]");
+                let Value::Table(group) = g else { continue };
+                if group.is_empty() {
+                    problems.push(Problem::new(lines.get(&at), format!("[[sweep.zip]] #{}", gi + 1), "is empty"));
+                    continue;
+                }
+                let mut axis = Axis { paths: Vec::new(), values: Vec::new(), line: None };
+                let mut lens = Vec::new();
+                for (path, list) in group {
+                    let line = lines.get(&format!("{at}.{path}"));
+                    axis.line = axis.line.or(line);
+                    if let Some(values) = take(path, list, line, "in a zip group", problems) {
+                        lens.push(format!("\"{path}\" has {}", values.len()));
+                        axis.paths.push(path.clone());
+                        axis.values.push(values);
+                    }
+                }
+                if axis.values.iter().any(|v| v.len() != axis.len()) {
+                    problems.push(Problem::new(
+                        axis.line,
+                        format!("[[sweep.zip]] #{}", gi + 1),
+                        format!("lists must have equal lengths: {}", lens.join(", ")),
+                    ));
+                    continue;
+                }
+                if !axis.paths.is_empty() {
+                    axes.push(axis);
+                }
+            }
+            continue;
+        }
+        let line = lines.get(&format!("sweep.{k}"));
+        if let Some(values) = take(k, v, line, "", problems) {
+            axes.push(Axis { paths: vec![k.clone()], values: vec![values], line });
+        }
+    }
+    axes
+}
+
+/// A sweep path must name `section.key` for one of the four sections.
+fn check_path(path: &str) -> Result<(), String> {
+    let mut parts = path.split('.');
+    let (Some(section), Some(key), None) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(format!(
+            "is not a key path; expected `section.key` with section one of {}",
+            SECTIONS.map(|s| format!("`{s}`")).join(", ")
+        ));
+    };
+    if !SECTIONS.contains(&section) || key.is_empty() {
+        return Err(format!(
+            "names no key: `{section}` is not a section; expected one of {}",
+            SECTIONS.map(|s| format!("`{s}`")).join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// Type- and range-checks one value for a key path by reading `{section: {key: value}}`.
+fn check_value(path: &str, value: &Value) -> Result<(), String> {
+    let (section, key) = split_path(path);
+    let mut t = Table::new();
+    set_key(&mut t, section, key, value.clone());
+    t.try_into::<SectionKeys>().map(|_| ()).map_err(|e| e.message().trim().to_string())
+}
+
+fn split_path(path: &str) -> (&str, &str) {
+    path.split_once('.').unwrap_or((path, ""))
+}
+
+fn set_key(t: &mut Table, section: &str, key: &str, value: Value) {
+    let entry = t.entry(section.to_string()).or_insert_with(|| Value::Table(Table::new()));
+    if !entry.is_table() {
+        *entry = Value::Table(Table::new());
+    }
+    if let Value::Table(st) = entry {
+        st.insert(key.to_string(), value);
+    }
+}
+
+/// Overlays `section` keys onto `t` key by key, recording their origin.
+fn overlay(t: &mut Table, origins: &mut Origins, section: &str, src: &Table, what: &str, lines: &KeyLines, at: &str) {
+    for (k, v) in src {
+        set_key(t, section, k, v.clone());
+        origins.insert(format!("{section}.{k}"), Origin { what: what.to_string(), line: lines.get(&format!("{at}.{k}")) });
+    }
+}
+
+fn display_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Names become directory names and parts of run labels.
+fn check_name(name: &str, key: &str, line: Option<usize>, problems: &mut Vec<Problem>) {
+    let ok = !name.is_empty()
+        && !name.starts_with('.')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !ok {
+        problems.push(Problem::new(
+            line,
+            key,
+            format!("\"{name}\" is not a valid name; use letters, digits, `-`, `_` and `.` (not first)"),
+        ));
+    }
+}
+
+/// Dotted key path → 1-based line, from the parser's spans. Array entries as `variant[0].model.x`.
+struct KeyLines(HashMap<String, usize>);
+
+impl KeyLines {
+    fn parse(file: &Path, text: &str) -> Result<Self, SpecError> {
+        let doc = DeTable::parse(text).map_err(|e| {
+            let (line, column) = e.span().map_or((0, 0), |s| line_col(text, s.start));
+            SpecError::Toml { file: file.to_path_buf(), line, column, message: e.message().trim().to_string() }
+        })?;
+        let mut map = HashMap::new();
+        walk(text, "", doc.get_ref(), &mut map);
+        Ok(Self(map))
+    }
+
+    fn get(&self, path: &str) -> Option<usize> {
+        self.0.get(path).copied()
+    }
+}
+
+fn walk(text: &str, prefix: &str, table: &DeTable<'_>, map: &mut HashMap<String, usize>) {
+    for (k, v) in table {
+        let path = if prefix.is_empty() { k.get_ref().to_string() } else { format!("{prefix}.{}", k.get_ref()) };
+        map.insert(path.clone(), line_col(text, k.span().start).0);
+        match v.get_ref() {
+            DeValue::Table(t) => walk(text, &path, t, map),
+            DeValue::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if let DeValue::Table(t) = item.get_ref() {
+                        let at = format!("{path}[{i}]");
+                        map.insert(at.clone(), line_col(text, item.span().start).0);
+                        walk(text, &at, t, map);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
