@@ -1,1 +1,17 @@
-//! nn
+//! The auto-encoders and what trains them, on dfdx: the project's own convolution and transposed
+//! convolution ops (dfdx 0.13 keeps its own behind `nightly`), the tutorial's convolutional model,
+//! a dense model, losses, Keras-exact optimizers, checkpoints in safetensors.
+
+pub mod checkpoint;
+pub mod error;
+pub mod kernels;
+pub mod model;
+pub mod ops;
+pub mod optim;
+pub mod param;
+pub mod trainer;
+
+pub use error::NnError;
+pub use model::{Architecture, Model, ModelSpec, SummaryRow, IMAGE_LEN};
+pub use optim::OptimizerKind;
+pub use trainer::{EvalSums, LossKind, Trainer};

@@ -1,0 +1,469 @@
+//! The auto-encoders: the TensorFlow tutorial's convolutional model and a dense one.
+//!
+//! Inputs are flat 28×28 images, `[batch, 784]` in [0, 1]; decoders return logits (the sigmoid is
+//! applied by the loss, as Keras does, or by [`crate::Trainer::reconstruct`]). The latent size is
+//! a run-time value; every other dimension of the conv model is a compile-time shape.
+
+use crate::error::NnError;
+use crate::kernels::{Geometry, Padding};
+use crate::ops::{conv2d, conv_transpose2d, Activation};
+use crate::param::Param;
+use dfdx::prelude::*;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+pub const IMAGE_SIDE: usize = 28;
+pub const IMAGE_LEN: usize = IMAGE_SIDE * IMAGE_SIDE;
+
+/// Which model to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Architecture {
+    Conv,
+    Dense,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelSpec {
+    pub architecture: Architecture,
+    pub latent_dim: usize,
+    /// Dense only: encoder hidden widths (the decoder mirrors them).
+    pub hidden: Vec<usize>,
+}
+
+/// A batch of flat images, or of reconstruction logits.
+pub type Images<T> = Tensor<(usize, Const<IMAGE_LEN>), f32, Cpu, T>;
+/// A batch of latent codes.
+pub type Codes<T> = Tensor<(usize, usize), f32, Cpu, T>;
+
+/// A fully connected layer: `y = act(x·W + b)`, W in Keras' `(in, out)` layout.
+#[derive(Debug, Clone)]
+pub struct DenseLayer {
+    pub kernel: Param,
+    pub bias: Param,
+    pub inputs: usize,
+    pub outputs: usize,
+    pub activation: Activation,
+}
+
+impl DenseLayer {
+    fn new(dev: &Cpu, name: &str, inputs: usize, outputs: usize, activation: Activation, rng: &mut ChaCha8Rng) -> Self {
+        Self {
+            kernel: Param::glorot(dev, format!("{name}.kernel"), &[inputs, outputs], rng),
+            bias: Param::zeros(dev, format!("{name}.bias"), &[outputs]),
+            inputs,
+            outputs,
+            activation,
+        }
+    }
+
+    /// `[batch, in] → [batch, out]`, with dfdx's matmul, broadcast and ReLU.
+    fn forward<I: Dim, O: Dim, T: Tape<f32, Cpu>>(&self, x: Tensor<(usize, I), f32, Cpu, T>, out: O) -> Result<Tensor<(usize, O), f32, Cpu, T>, NnError> {
+        let (batch, inp) = *x.shape();
+        if inp.size() != self.inputs || out.size() != self.outputs {
+            return Err(NnError::Shape(format!(
+                "{}: [{}×{}] layer applied as [{}×{}]",
+                self.kernel.name,
+                self.inputs,
+                self.outputs,
+                inp.size(),
+                out.size()
+            )));
+        }
+        let w = self.kernel.tensor.clone().try_reshape_like(&(inp, out))?;
+        let b = self.bias.tensor.clone().try_reshape_like(&(out,))?.try_broadcast_like(&(batch, out))?;
+        let y = x.try_matmul(w)?.try_add(b)?;
+        Ok(match self.activation {
+            Activation::Relu => y.try_relu()?,
+            Activation::Linear => y,
+        })
+    }
+
+    fn params(&self) -> [&Param; 2] {
+        [&self.kernel, &self.bias]
+    }
+
+    fn params_mut(&mut self) -> [&mut Param; 2] {
+        [&mut self.kernel, &mut self.bias]
+    }
+}
+
+/// A convolution or transposed convolution with its parameters and geometry.
+#[derive(Debug, Clone)]
+pub struct ConvLayer {
+    pub kernel: Param,
+    pub bias: Param,
+    pub geometry: Geometry,
+    pub activation: Activation,
+    pub transpose: bool,
+}
+
+impl ConvLayer {
+    #[allow(clippy::too_many_arguments)]
+    fn new(dev: &Cpu, name: &str, transpose: bool, (h, w, c_in): (usize, usize, usize), c_out: usize, kernel: usize, stride: usize, padding: Padding, activation: Activation, rng: &mut ChaCha8Rng) -> Result<Self, NnError> {
+        let geometry = if transpose {
+            Geometry::conv_transpose(0, h, w, c_in, c_out, kernel, stride, padding)?
+        } else {
+            Geometry::conv(0, h, w, c_in, c_out, kernel, stride, padding)?
+        };
+        // Keras layouts: Conv2D (kh, kw, in, out); Conv2DTranspose (kh, kw, out, in).
+        let shape = if transpose { [kernel, kernel, c_out, c_in] } else { [kernel, kernel, c_in, c_out] };
+        Ok(Self {
+            kernel: Param::glorot(dev, format!("{name}.kernel"), &shape, rng),
+            bias: Param::zeros(dev, format!("{name}.bias"), &[c_out]),
+            geometry,
+            activation,
+            transpose,
+        })
+    }
+
+    fn forward<I: Shape, O: Shape, T: Tape<f32, Cpu>>(&self, x: Tensor<I, f32, Cpu, T>, out: O) -> Result<Tensor<O, f32, Cpu, T>, NnError> {
+        let w = &self.kernel.tensor;
+        let b = &self.bias.tensor;
+        if self.transpose {
+            conv_transpose2d(x, w, b, self.geometry, self.activation, out)
+        } else {
+            conv2d(x, w, b, self.geometry, self.activation, out)
+        }
+    }
+
+    /// Output `(h, w, c)` of one sample.
+    fn output(&self) -> (usize, usize, usize) {
+        let g = &self.geometry;
+        if self.transpose {
+            (g.big_h, g.big_w, g.big_c)
+        } else {
+            (g.small_h, g.small_w, g.small_c)
+        }
+    }
+
+    fn params(&self) -> [&Param; 2] {
+        [&self.kernel, &self.bias]
+    }
+
+    fn params_mut(&mut self) -> [&mut Param; 2] {
+        [&mut self.kernel, &mut self.bias]
+    }
+}
+
+/// The tutorial's model. Encoder: Conv(32,k3,s2,valid,relu) → Conv(32,k3,s2,valid,relu) →
+/// Flatten → Dense(latent). Decoder: Dense(7·7·32,relu) → Reshape → ConvT(64,k3,s2,same,relu) →
+/// ConvT(32,k3,s2,same,relu) → ConvT(1,k3,s1,same) → ConvT(1,k3,s1,same,sigmoid).
+#[derive(Debug, Clone)]
+pub struct ConvAutoEncoder {
+    pub latent_dim: usize,
+    pub conv1: ConvLayer,
+    pub conv2: ConvLayer,
+    pub encoder_dense: DenseLayer,
+    pub decoder_dense: DenseLayer,
+    pub deconv1: ConvLayer,
+    pub deconv2: ConvLayer,
+    pub deconv3: ConvLayer,
+    pub deconv4: ConvLayer,
+}
+
+impl ConvAutoEncoder {
+    pub fn new(dev: &Cpu, latent_dim: usize, rng: &mut ChaCha8Rng) -> Result<Self, NnError> {
+        use Activation::{Linear, Relu};
+        use Padding::{Same, Valid};
+        if latent_dim == 0 {
+            return Err(NnError::Config("latent_dim must be at least 1".into()));
+        }
+        Ok(Self {
+            latent_dim,
+            conv1: ConvLayer::new(dev, "encoder.conv1", false, (28, 28, 1), 32, 3, 2, Valid, Relu, rng)?,
+            conv2: ConvLayer::new(dev, "encoder.conv2", false, (13, 13, 32), 32, 3, 2, Valid, Relu, rng)?,
+            encoder_dense: DenseLayer::new(dev, "encoder.dense", 6 * 6 * 32, latent_dim, Linear, rng),
+            decoder_dense: DenseLayer::new(dev, "decoder.dense", latent_dim, 7 * 7 * 32, Relu, rng),
+            deconv1: ConvLayer::new(dev, "decoder.deconv1", true, (7, 7, 32), 64, 3, 2, Same, Relu, rng)?,
+            deconv2: ConvLayer::new(dev, "decoder.deconv2", true, (14, 14, 64), 32, 3, 2, Same, Relu, rng)?,
+            deconv3: ConvLayer::new(dev, "decoder.deconv3", true, (28, 28, 32), 1, 3, 1, Same, Linear, rng)?,
+            deconv4: ConvLayer::new(dev, "decoder.deconv4", true, (28, 28, 1), 1, 3, 1, Same, Linear, rng)?,
+        })
+    }
+
+    pub fn encode<T: Tape<f32, Cpu>>(&self, x: Images<T>) -> Result<Codes<T>, NnError> {
+        let b = x.shape().0;
+        let x = x.try_reshape_like(&(b, Const::<28>, Const::<28>, Const::<1>))?; // [b, 28, 28, 1]
+        let h = self.conv1.forward(x, (b, Const::<13>, Const::<13>, Const::<32>))?; // [b, 13, 13, 32]
+        let h = self.conv2.forward(h, (b, Const::<6>, Const::<6>, Const::<32>))?; // [b, 6, 6, 32]
+        let h = h.try_reshape_like(&(b, Const::<1152>))?; // [b, 1152], NHWC order as Keras' Flatten
+        self.encoder_dense.forward(h, self.latent_dim) // [b, latent]
+    }
+
+    pub fn decode<T: Tape<f32, Cpu>>(&self, z: Codes<T>) -> Result<Images<T>, NnError> {
+        let b = z.shape().0;
+        let h = self.decoder_dense.forward(z, Const::<1568>)?; // [b, 1568]
+        let h = h.try_reshape_like(&(b, Const::<7>, Const::<7>, Const::<32>))?; // [b, 7, 7, 32]
+        let h = self.deconv1.forward(h, (b, Const::<14>, Const::<14>, Const::<64>))?; // [b, 14, 14, 64]
+        let h = self.deconv2.forward(h, (b, Const::<28>, Const::<28>, Const::<32>))?; // [b, 28, 28, 32]
+        let h = self.deconv3.forward(h, (b, Const::<28>, Const::<28>, Const::<1>))?; // [b, 28, 28, 1]
+        self.deconv4.forward(h, (b, Const::<IMAGE_LEN>)) // [b, 784] logits
+    }
+
+    fn layers(&self) -> Vec<LayerRef<'_>> {
+        vec![
+            LayerRef::Conv(&self.conv1),
+            LayerRef::Conv(&self.conv2),
+            LayerRef::Flatten(1152),
+            LayerRef::Dense(&self.encoder_dense),
+            LayerRef::Dense(&self.decoder_dense),
+            LayerRef::Reshape(7, 7, 32),
+            LayerRef::Conv(&self.deconv1),
+            LayerRef::Conv(&self.deconv2),
+            LayerRef::Conv(&self.deconv3),
+            LayerRef::Conv(&self.deconv4),
+        ]
+    }
+
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        let mut v = Vec::new();
+        v.extend(self.conv1.params_mut());
+        v.extend(self.conv2.params_mut());
+        v.extend(self.encoder_dense.params_mut());
+        v.extend(self.decoder_dense.params_mut());
+        v.extend(self.deconv1.params_mut());
+        v.extend(self.deconv2.params_mut());
+        v.extend(self.deconv3.params_mut());
+        v.extend(self.deconv4.params_mut());
+        v
+    }
+}
+
+/// A fully connected auto-encoder: 784 → hidden… → latent → …hidden → 784, ReLU between layers,
+/// a linear code, logits out.
+#[derive(Debug, Clone)]
+pub struct DenseAutoEncoder {
+    pub latent_dim: usize,
+    pub hidden: Vec<usize>,
+    pub encoder: Vec<DenseLayer>,
+    pub decoder: Vec<DenseLayer>,
+}
+
+impl DenseAutoEncoder {
+    pub fn new(dev: &Cpu, latent_dim: usize, hidden: &[usize], rng: &mut ChaCha8Rng) -> Result<Self, NnError> {
+        if latent_dim == 0 || hidden.contains(&0) {
+            return Err(NnError::Config(format!("layer widths must be at least 1: latent {latent_dim}, hidden {hidden:?}")));
+        }
+        let mut widths = vec![IMAGE_LEN];
+        widths.extend(hidden);
+        widths.push(latent_dim);
+        let mut encoder = Vec::new();
+        for (i, w) in widths.windows(2).enumerate() {
+            let last = i + 2 == widths.len();
+            let name = if last { "encoder.code".to_string() } else { format!("encoder.dense{}", i + 1) };
+            encoder.push(DenseLayer::new(dev, &name, w[0], w[1], if last { Activation::Linear } else { Activation::Relu }, rng));
+        }
+        widths.reverse();
+        let mut decoder = Vec::new();
+        for (i, w) in widths.windows(2).enumerate() {
+            let last = i + 2 == widths.len();
+            let name = if last { "decoder.output".to_string() } else { format!("decoder.dense{}", i + 1) };
+            decoder.push(DenseLayer::new(dev, &name, w[0], w[1], if last { Activation::Linear } else { Activation::Relu }, rng));
+        }
+        Ok(Self { latent_dim, hidden: hidden.to_vec(), encoder, decoder })
+    }
+
+    pub fn encode<T: Tape<f32, Cpu>>(&self, x: Images<T>) -> Result<Codes<T>, NnError> {
+        let (b, _) = *x.shape();
+        let mut h: Codes<T> = x.try_reshape_like(&(b, IMAGE_LEN))?; // [b, 784]
+        for layer in &self.encoder {
+            h = layer.forward(h, layer.outputs)?; // [b, width]
+        }
+        Ok(h) // [b, latent]
+    }
+
+    pub fn decode<T: Tape<f32, Cpu>>(&self, z: Codes<T>) -> Result<Images<T>, NnError> {
+        let mut h = z; // [b, latent]
+        for layer in &self.decoder {
+            h = layer.forward(h, layer.outputs)?; // [b, width]
+        }
+        let b = h.shape().0;
+        Ok(h.try_reshape_like(&(b, Const::<IMAGE_LEN>))?) // [b, 784] logits
+    }
+}
+
+/// Either model, dispatched by match (generic methods keep this from being a trait object).
+#[derive(Debug, Clone)]
+pub enum Model {
+    Conv(ConvAutoEncoder),
+    Dense(DenseAutoEncoder),
+}
+
+impl Model {
+    /// Builds a model with Keras' initialisation (glorot-uniform kernels, zero biases) from a seed.
+    pub fn new(dev: &Cpu, spec: &ModelSpec, seed: u64) -> Result<Self, NnError> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        Ok(match spec.architecture {
+            Architecture::Conv => Model::Conv(ConvAutoEncoder::new(dev, spec.latent_dim, &mut rng)?),
+            Architecture::Dense => Model::Dense(DenseAutoEncoder::new(dev, spec.latent_dim, &spec.hidden, &mut rng)?),
+        })
+    }
+
+    pub fn spec(&self) -> ModelSpec {
+        match self {
+            Model::Conv(m) => ModelSpec { architecture: Architecture::Conv, latent_dim: m.latent_dim, hidden: Vec::new() },
+            Model::Dense(m) => ModelSpec { architecture: Architecture::Dense, latent_dim: m.latent_dim, hidden: m.hidden.clone() },
+        }
+    }
+
+    pub fn latent_dim(&self) -> usize {
+        match self {
+            Model::Conv(m) => m.latent_dim,
+            Model::Dense(m) => m.latent_dim,
+        }
+    }
+
+    pub fn encode<T: Tape<f32, Cpu>>(&self, x: Images<T>) -> Result<Codes<T>, NnError> {
+        match self {
+            Model::Conv(m) => m.encode(x),
+            Model::Dense(m) => m.encode(x),
+        }
+    }
+
+    /// Codes → reconstruction logits.
+    pub fn decode<T: Tape<f32, Cpu>>(&self, z: Codes<T>) -> Result<Images<T>, NnError> {
+        match self {
+            Model::Conv(m) => m.decode(z),
+            Model::Dense(m) => m.decode(z),
+        }
+    }
+
+    /// Images → reconstruction logits.
+    pub fn forward<T: Tape<f32, Cpu>>(&self, x: Images<T>) -> Result<Images<T>, NnError> {
+        self.decode(self.encode(x)?)
+    }
+
+    /// Parameters in a fixed order (checkpoints and optimizer state follow it).
+    pub fn params(&self) -> Vec<&Param> {
+        match self {
+            Model::Conv(m) => m.layers().into_iter().flat_map(|l| l.params()).collect(),
+            Model::Dense(m) => m.encoder.iter().chain(&m.decoder).flat_map(|l| l.params()).collect(),
+        }
+    }
+
+    pub fn params_mut(&mut self) -> Vec<&mut Param> {
+        match self {
+            Model::Conv(m) => m.params_mut(),
+            Model::Dense(m) => m.encoder.iter_mut().chain(&mut m.decoder).flat_map(|l| l.params_mut()).collect(),
+        }
+    }
+
+    pub fn num_params(&self) -> usize {
+        self.params().iter().map(|p| p.len()).sum()
+    }
+
+    /// Rows of a Keras-`summary()`-like table.
+    pub fn summary(&self) -> Vec<SummaryRow> {
+        let layers: Vec<LayerRef<'_>> = match self {
+            Model::Conv(m) => m.layers(),
+            Model::Dense(m) => m.encoder.iter().chain(&m.decoder).map(LayerRef::Dense).collect(),
+        };
+        let mut rows = vec![SummaryRow { layer: "input".into(), kind: "Input".into(), output: "(None, 28, 28, 1)".into(), params: 0 }];
+        for l in layers {
+            rows.push(l.summary());
+        }
+        rows
+    }
+}
+
+/// One line of [`Model::summary`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummaryRow {
+    pub layer: String,
+    pub kind: String,
+    pub output: String,
+    pub params: usize,
+}
+
+enum LayerRef<'a> {
+    Conv(&'a ConvLayer),
+    Dense(&'a DenseLayer),
+    Flatten(usize),
+    Reshape(usize, usize, usize),
+}
+
+impl<'a> LayerRef<'a> {
+    fn params(&self) -> Vec<&'a Param> {
+        match self {
+            LayerRef::Conv(c) => c.params().to_vec(),
+            LayerRef::Dense(d) => d.params().to_vec(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn summary(&self) -> SummaryRow {
+        let layer_name = |p: &Param| p.name.trim_end_matches(".kernel").to_string();
+        match self {
+            LayerRef::Conv(c) => {
+                let (h, w, ch) = c.output();
+                let act = if c.activation == Activation::Relu { ", relu" } else { "" };
+                let kind = if c.transpose { "Conv2DTranspose" } else { "Conv2D" };
+                SummaryRow {
+                    layer: layer_name(&c.kernel),
+                    kind: format!("{kind} (k{}, s{}{act})", c.geometry.kernel, c.geometry.stride),
+                    output: format!("(None, {h}, {w}, {ch})"),
+                    params: c.kernel.len() + c.bias.len(),
+                }
+            }
+            LayerRef::Dense(d) => SummaryRow {
+                layer: layer_name(&d.kernel),
+                kind: if d.activation == Activation::Relu { "Dense (relu)".into() } else { "Dense".into() },
+                output: format!("(None, {})", d.outputs),
+                params: d.kernel.len() + d.bias.len(),
+            },
+            LayerRef::Flatten(n) => SummaryRow { layer: "encoder.flatten".into(), kind: "Flatten".into(), output: format!("(None, {n})"), params: 0 },
+            LayerRef::Reshape(h, w, c) => SummaryRow { layer: "decoder.reshape".into(), kind: "Reshape".into(), output: format!("(None, {h}, {w}, {c})"), params: 0 },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conv(latent: usize) -> Model {
+        Model::new(&Cpu::default(), &ModelSpec { architecture: Architecture::Conv, latent_dim: latent, hidden: vec![] }, 0).unwrap()
+    }
+
+    #[test]
+    fn tutorial_model_has_320495_parameters_at_latent_100() {
+        assert_eq!(conv(100).num_params(), 320_495);
+        let rows = conv(100).summary();
+        assert_eq!(rows.iter().map(|r| r.params).sum::<usize>(), 320_495);
+        assert_eq!(rows.last().unwrap().output, "(None, 28, 28, 1)");
+    }
+
+    #[test]
+    fn any_latent_size_runs() {
+        let dev = Cpu::default();
+        for latent in [1, 2, 7, 128] {
+            let m = conv(latent);
+            let x: Images<NoneTape> = dev.zeros_like(&(3, Const));
+            let z = m.encode(x).unwrap();
+            assert_eq!(z.shape(), &(3, latent));
+            assert_eq!(m.decode(z).unwrap().shape().0, 3);
+        }
+    }
+
+    #[test]
+    fn dense_model_mirrors_its_hidden_layers() {
+        let dev = Cpu::default();
+        let m = Model::new(&dev, &ModelSpec { architecture: Architecture::Dense, latent_dim: 16, hidden: vec![64, 32] }, 0).unwrap();
+        let names: Vec<_> = m.params().iter().map(|p| p.name.clone()).collect();
+        assert_eq!(names[0], "encoder.dense1.kernel");
+        assert!(names.contains(&"encoder.code.kernel".to_string()) && names.contains(&"decoder.output.bias".to_string()));
+        // 784·64+64 + 64·32+32 + 32·16+16 + 16·32+32 + 32·64+64 + 64·784+784
+        assert_eq!(m.num_params(), 50240 + 2080 + 528 + 544 + 2112 + 50960);
+        let x: Images<NoneTape> = dev.zeros_like(&(2, Const));
+        assert_eq!(m.forward(x).unwrap().shape().0, 2);
+        let shallow = Model::new(&dev, &ModelSpec { architecture: Architecture::Dense, latent_dim: 8, hidden: vec![] }, 0).unwrap();
+        assert_eq!(shallow.num_params(), 784 * 8 + 8 + 8 * 784 + 784);
+    }
+
+    #[test]
+    fn same_seed_same_weights() {
+        let a: Vec<f32> = conv(10).params().iter().flat_map(|p| p.tensor.as_vec()).collect();
+        let b: Vec<f32> = conv(10).params().iter().flat_map(|p| p.tensor.as_vec()).collect();
+        assert_eq!(a, b);
+    }
+}

@@ -1,0 +1,121 @@
+//! Optimizers, updating parameters in place exactly as Keras 3 does.
+//!
+//! Adam (Keras): m ← m + (g − m)(1 − β1); v ← v + (g² − v)(1 − β2);
+//! α = lr·√(1 − β2ᵗ)/(1 − β1ᵗ); p ← p − α·m/(√v + ε), with ε added outside the bias correction
+//! (unlike the paper's ε̂ and dfdx's Adam). SGD with momentum (Keras, not Nesterov):
+//! u ← μ·u − lr·g; p ← p + u.
+
+use crate::error::NnError;
+use crate::param::Param;
+use dfdx::prelude::*;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum OptimizerKind {
+    Adam { learning_rate: f64, beta1: f64, beta2: f64, epsilon: f64 },
+    Sgd { learning_rate: f64, momentum: f64 },
+}
+
+impl OptimizerKind {
+    /// Adam with Keras' defaults (β1 0.9, β2 0.999, ε 1e-7).
+    pub fn adam(learning_rate: f64) -> Self {
+        Self::Adam { learning_rate, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Optimizer {
+    kind: OptimizerKind,
+    steps: u64,
+    /// Per parameter: first moment (Adam) or velocity (SGD), and second moment (Adam).
+    state: Vec<(Vec<f32>, Vec<f32>)>,
+    scratch: Vec<f32>,
+}
+
+impl Optimizer {
+    pub fn new(kind: OptimizerKind) -> Self {
+        Self { kind, steps: 0, state: Vec::new(), scratch: Vec::new() }
+    }
+
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Applies one update from the gradients of `params` held in `grads`.
+    pub fn update(&mut self, params: Vec<&mut Param>, grads: &mut Gradients<f32, Cpu>) -> Result<(), NnError> {
+        if self.state.is_empty() {
+            self.state = params.iter().map(|p| (vec![0.0; p.len()], vec![0.0; p.len()])).collect();
+        }
+        if self.state.len() != params.len() {
+            return Err(NnError::Shape(format!("optimizer holds state for {} parameters, got {}", self.state.len(), params.len())));
+        }
+        self.steps += 1;
+        let t = self.steps as i32;
+        for (p, (m, v)) in params.into_iter().zip(&mut self.state) {
+            let g: &[f32] = grads.get_or_alloc_mut(&p.tensor)?;
+            if g.len() != p.len() || m.len() != p.len() {
+                return Err(NnError::Shape(format!("{}: gradient of {} values for {} parameters", p.name, g.len(), p.len())));
+            }
+            self.scratch.resize(p.len(), 0.0);
+            p.tensor.copy_into(&mut self.scratch);
+            match self.kind {
+                OptimizerKind::Adam { learning_rate, beta1, beta2, epsilon } => {
+                    let alpha = (learning_rate * (1.0 - beta2.powi(t)).sqrt() / (1.0 - beta1.powi(t))) as f32;
+                    let (b1, b2, eps) = (beta1 as f32, beta2 as f32, epsilon as f32);
+                    for i in 0..g.len() {
+                        m[i] += (g[i] - m[i]) * (1.0 - b1);
+                        v[i] += (g[i] * g[i] - v[i]) * (1.0 - b2);
+                        self.scratch[i] -= alpha * m[i] / (v[i].sqrt() + eps);
+                    }
+                }
+                OptimizerKind::Sgd { learning_rate, momentum } => {
+                    let (lr, mu) = (learning_rate as f32, momentum as f32);
+                    for i in 0..g.len() {
+                        m[i] = mu * m[i] - lr * g[i];
+                        self.scratch[i] += m[i];
+                    }
+                }
+            }
+            p.tensor.copy_from(&self.scratch);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(kind: OptimizerKind, grads_seq: &[f32]) -> f32 {
+        let dev = Cpu::default();
+        let mut p = Param::zeros(&dev, "w", &[1]);
+        p.set(&[1.0]).unwrap();
+        let mut opt = Optimizer::new(kind);
+        for &g in grads_seq {
+            let mut grads = Gradients::leaky();
+            grads.get_or_alloc_mut(&p.tensor).unwrap()[0] = g;
+            opt.update(vec![&mut p], &mut grads).unwrap();
+        }
+        p.tensor.as_vec()[0]
+    }
+
+    #[test]
+    fn adam_matches_keras() {
+        // Keras 3: w = Variable([1.0]); Adam(0.1) applied to gradients 0.5, then −0.25.
+        // Step 1: m = 0.05, v = 0.00025, α = 0.1·√0.001/0.1 = 0.0316228,
+        // w = 1 − 0.0316228·0.05/(√0.00025 + 1e-7) = 0.90000063. Step 2 from the same rule in f64.
+        let w1 = run(OptimizerKind::adam(0.1), &[0.5]);
+        assert!((w1 - 0.900_000_63).abs() < 1e-6, "{w1}");
+        let w2 = run(OptimizerKind::adam(0.1), &[0.5, -0.25]);
+        let (m, v) = (0.9 * 0.05 + 0.1 * -0.25, 0.999 * 0.00025 + 0.001 * 0.0625);
+        let alpha = 0.1 * (1.0f64 - 0.999f64.powi(2)).sqrt() / (1.0 - 0.9f64.powi(2));
+        let want = w1 as f64 - alpha * m / ((v as f64).sqrt() + 1e-7);
+        assert!((w2 as f64 - want).abs() < 1e-6, "{w2} vs {want}");
+    }
+
+    #[test]
+    fn sgd_momentum_matches_keras() {
+        // u1 = −0.1·1 = −0.1 → w 0.9; u2 = 0.9·(−0.1) − 0.1·1 = −0.19 → w 0.71.
+        let w = run(OptimizerKind::Sgd { learning_rate: 0.1, momentum: 0.9 }, &[1.0, 1.0]);
+        assert!((w - 0.71).abs() < 1e-6, "{w}");
+    }
+}
