@@ -18,7 +18,14 @@ pub fn save(model: &Model, path: &Path, extra: &[(&str, String)]) -> Result<(), 
     let spec = model.spec();
     let mut meta: HashMap<String, String> = HashMap::new();
     meta.insert("format".into(), FORMAT.into());
-    meta.insert("architecture".into(), match spec.architecture { Architecture::Conv => "conv", Architecture::Dense => "dense" }.into());
+    meta.insert(
+        "architecture".into(),
+        match spec.architecture {
+            Architecture::Conv => "conv",
+            Architecture::Dense => "dense",
+        }
+        .into(),
+    );
     meta.insert("latent_dim".into(), spec.latent_dim.to_string());
     meta.insert("hidden".into(), spec.hidden.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(","));
     for (k, v) in extra {
@@ -46,7 +53,9 @@ pub fn load(dev: &Cpu, path: &Path) -> Result<(Model, HashMap<String, String>), 
     let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
     let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| err(format!("not a safetensors file: {e}")))?;
     let meta = header.metadata().clone().unwrap_or_default();
-    let get = |k: &str| meta.get(k).cloned().ok_or_else(|| err(format!("metadata has no `{k}`; not written by this program?")));
+    let get = |k: &str| {
+        meta.get(k).cloned().ok_or_else(|| err(format!("metadata has no `{k}`; not written by this program?")))
+    };
     let architecture = match get("architecture")?.as_str() {
         "conv" => Architecture::Conv,
         "dense" => Architecture::Dense,
@@ -66,11 +75,15 @@ pub fn load(dev: &Cpu, path: &Path) -> Result<(Model, HashMap<String, String>), 
 /// Fills every parameter of `model` from the tensor of the same name in safetensors `bytes`
 /// (extra tensors are ignored; a missing one or a shape mismatch is an error).
 pub fn load_weights(model: &mut Model, bytes: &[u8], path: &Path) -> Result<(), NnError> {
-    let st = SafeTensors::deserialize(bytes).map_err(|e| NnError::Checkpoint { file: path.to_path_buf(), message: e.to_string() })?;
+    let st = SafeTensors::deserialize(bytes)
+        .map_err(|e| NnError::Checkpoint { file: path.to_path_buf(), message: e.to_string() })?;
     for p in model.params_mut() {
         let (shape, values) = read_f32(&st, &p.name, path)?;
         if shape != p.shape {
-            return Err(NnError::Checkpoint { file: path.to_path_buf(), message: format!("`{}` has shape {shape:?}, the model needs {:?}", p.name, p.shape) });
+            return Err(NnError::Checkpoint {
+                file: path.to_path_buf(),
+                message: format!("`{}` has shape {shape:?}, the model needs {:?}", p.name, p.shape),
+            });
         }
         p.set(&values)?;
     }

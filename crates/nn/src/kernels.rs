@@ -51,21 +51,63 @@ const COL_TARGET_FLOATS: usize = 96 * 1024;
 impl Geometry {
     /// A convolution from `[batch, h, w, c_in]` to `[batch, oh, ow, c_out]`.
     #[allow(clippy::too_many_arguments)]
-    pub fn conv(batch: usize, h: usize, w: usize, c_in: usize, c_out: usize, kernel: usize, stride: usize, padding: Padding) -> Result<Self, NnError> {
+    pub fn conv(
+        batch: usize,
+        h: usize,
+        w: usize,
+        c_in: usize,
+        c_out: usize,
+        kernel: usize,
+        stride: usize,
+        padding: Padding,
+    ) -> Result<Self, NnError> {
         check_args(h, w, c_in, c_out, kernel, stride)?;
         let (oh, pt) = conv_out(h, kernel, stride, padding)?;
         let (ow, pl) = conv_out(w, kernel, stride, padding)?;
-        Ok(Self { batch, big_h: h, big_w: w, big_c: c_in, small_h: oh, small_w: ow, small_c: c_out, kernel, stride, pad_top: pt, pad_left: pl })
+        Ok(Self {
+            batch,
+            big_h: h,
+            big_w: w,
+            big_c: c_in,
+            small_h: oh,
+            small_w: ow,
+            small_c: c_out,
+            kernel,
+            stride,
+            pad_top: pt,
+            pad_left: pl,
+        })
     }
 
     /// A transposed convolution from `[batch, h, w, c_in]` to `[batch, oh, ow, c_out]`: the
     /// adjoint of the convolution from the output size back to the input size.
     #[allow(clippy::too_many_arguments)]
-    pub fn conv_transpose(batch: usize, h: usize, w: usize, c_in: usize, c_out: usize, kernel: usize, stride: usize, padding: Padding) -> Result<Self, NnError> {
+    pub fn conv_transpose(
+        batch: usize,
+        h: usize,
+        w: usize,
+        c_in: usize,
+        c_out: usize,
+        kernel: usize,
+        stride: usize,
+        padding: Padding,
+    ) -> Result<Self, NnError> {
         check_args(h, w, c_in, c_out, kernel, stride)?;
         let (oh, pt) = transpose_out(h, kernel, stride, padding);
         let (ow, pl) = transpose_out(w, kernel, stride, padding);
-        Ok(Self { batch, big_h: oh, big_w: ow, big_c: c_out, small_h: h, small_w: w, small_c: c_in, kernel, stride, pad_top: pt, pad_left: pl })
+        Ok(Self {
+            batch,
+            big_h: oh,
+            big_w: ow,
+            big_c: c_out,
+            small_h: h,
+            small_w: w,
+            small_c: c_in,
+            kernel,
+            stride,
+            pad_top: pt,
+            pad_left: pl,
+        })
     }
 
     pub fn with_batch(self, batch: usize) -> Self {
@@ -226,15 +268,15 @@ pub fn gather_matmul(g: &Geometry, big: &[f32], w: &[f32], small: &mut [f32]) ->
     }
     let chunk = g.chunk();
     let (patch, rows) = (g.patch(), g.positions());
-    small
-        .par_chunks_mut(chunk * g.small_len())
-        .zip(big.par_chunks(chunk * g.big_len()))
-        .try_for_each_init(Vec::new, |col: &mut Vec<f32>, (out, inp)| {
+    small.par_chunks_mut(chunk * g.small_len()).zip(big.par_chunks(chunk * g.big_len())).try_for_each_init(
+        Vec::new,
+        |col: &mut Vec<f32>, (out, inp)| {
             let n = out.len() / g.small_len();
             col.resize(n * rows * patch, 0.0);
             im2col(g, inp, n, col);
             matmul(out, g.small_c, true, View::rows(col, n * rows, patch), View::rows(w, patch, g.small_c))
-        })
+        },
+    )
 }
 
 /// `big += col2im(small · Wᵀ)` for the whole batch.
@@ -247,15 +289,16 @@ pub fn matmul_scatter(g: &Geometry, small: &[f32], w: &[f32], big: &mut [f32]) -
     }
     let chunk = g.chunk();
     let (patch, rows) = (g.patch(), g.positions());
-    big.par_chunks_mut(chunk * g.big_len())
-        .zip(small.par_chunks(chunk * g.small_len()))
-        .try_for_each_init(Vec::new, |col: &mut Vec<f32>, (out, inp)| {
+    big.par_chunks_mut(chunk * g.big_len()).zip(small.par_chunks(chunk * g.small_len())).try_for_each_init(
+        Vec::new,
+        |col: &mut Vec<f32>, (out, inp)| {
             let n = out.len() / g.big_len();
             col.resize(n * rows * patch, 0.0);
             matmul(col, patch, false, View::rows(inp, n * rows, g.small_c), View::cols(w, g.small_c, patch))?;
             col2im_add(g, col, n, out);
             Ok(())
-        })
+        },
+    )
 }
 
 /// `dw += Σ_b im2col(big_b)ᵀ · small_b`. Partial sums per chunk, added in chunk order.
@@ -325,7 +368,13 @@ impl<'a> View<'a> {
 
 /// `dst (row-major, row stride dst_rs) = [dst +] a · b`, single-threaded: callers parallelise
 /// over independent chunks so that summation order never depends on the thread count.
-pub(crate) fn matmul(dst: &mut [f32], dst_rs: usize, accumulate: bool, a: View<'_>, b: View<'_>) -> Result<(), NnError> {
+pub(crate) fn matmul(
+    dst: &mut [f32],
+    dst_rs: usize,
+    accumulate: bool,
+    a: View<'_>,
+    b: View<'_>,
+) -> Result<(), NnError> {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     let dst_fits = m == 0 || n == 0 || (m - 1) * dst_rs + n <= dst.len();
     if b.rows != k || !a.fits() || !b.fits() || !dst_fits || dst_rs < n {
@@ -469,7 +518,9 @@ mod tests {
     fn scatter_is_the_adjoint_of_gather() {
         // ⟨conv(u), v⟩ = ⟨u, conv_transpose(v)⟩ for the same weights: the transposed convolution
         // is exactly the adjoint, which is what TensorFlow's Conv2DTranspose computes.
-        for (h, k, s, p) in [(14, 3, 2, Padding::Same), (28, 3, 1, Padding::Same), (9, 3, 3, Padding::Valid), (11, 5, 2, Padding::Same)] {
+        for (h, k, s, p) in
+            [(14, 3, 2, Padding::Same), (28, 3, 1, Padding::Same), (9, 3, 3, Padding::Valid), (11, 5, 2, Padding::Same)]
+        {
             let g = Geometry::conv(2, h, h, 3, 4, k, s, p).unwrap();
             let u = values(2 * g.big_len(), 3);
             let v = values(2 * g.small_len(), 4);

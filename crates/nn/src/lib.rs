@@ -11,6 +11,7 @@ pub mod optim;
 pub mod param;
 pub mod trainer;
 
+pub use dfdx::tensor::Cpu;
 pub use error::NnError;
 pub use model::{Architecture, Model, ModelSpec, SummaryRow, IMAGE_LEN};
 pub use optim::OptimizerKind;

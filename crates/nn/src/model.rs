@@ -57,7 +57,11 @@ impl DenseLayer {
     }
 
     /// `[batch, in] → [batch, out]`, with dfdx's matmul, broadcast and ReLU.
-    fn forward<I: Dim, O: Dim, T: Tape<f32, Cpu>>(&self, x: Tensor<(usize, I), f32, Cpu, T>, out: O) -> Result<Tensor<(usize, O), f32, Cpu, T>, NnError> {
+    fn forward<I: Dim, O: Dim, T: Tape<f32, Cpu>>(
+        &self,
+        x: Tensor<(usize, I), f32, Cpu, T>,
+        out: O,
+    ) -> Result<Tensor<(usize, O), f32, Cpu, T>, NnError> {
         let (batch, inp) = *x.shape();
         if inp.size() != self.inputs || out.size() != self.outputs {
             return Err(NnError::Shape(format!(
@@ -99,7 +103,18 @@ pub struct ConvLayer {
 
 impl ConvLayer {
     #[allow(clippy::too_many_arguments)]
-    fn new(dev: &Cpu, name: &str, transpose: bool, (h, w, c_in): (usize, usize, usize), c_out: usize, kernel: usize, stride: usize, padding: Padding, activation: Activation, rng: &mut ChaCha8Rng) -> Result<Self, NnError> {
+    fn new(
+        dev: &Cpu,
+        name: &str,
+        transpose: bool,
+        (h, w, c_in): (usize, usize, usize),
+        c_out: usize,
+        kernel: usize,
+        stride: usize,
+        padding: Padding,
+        activation: Activation,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Self, NnError> {
         let geometry = if transpose {
             Geometry::conv_transpose(0, h, w, c_in, c_out, kernel, stride, padding)?
         } else {
@@ -116,7 +131,11 @@ impl ConvLayer {
         })
     }
 
-    fn forward<I: Shape, O: Shape, T: Tape<f32, Cpu>>(&self, x: Tensor<I, f32, Cpu, T>, out: O) -> Result<Tensor<O, f32, Cpu, T>, NnError> {
+    fn forward<I: Shape, O: Shape, T: Tape<f32, Cpu>>(
+        &self,
+        x: Tensor<I, f32, Cpu, T>,
+        out: O,
+    ) -> Result<Tensor<O, f32, Cpu, T>, NnError> {
         let w = &self.kernel.tensor;
         let b = &self.bias.tensor;
         if self.transpose {
@@ -242,7 +261,9 @@ pub struct DenseAutoEncoder {
 impl DenseAutoEncoder {
     pub fn new(dev: &Cpu, latent_dim: usize, hidden: &[usize], rng: &mut ChaCha8Rng) -> Result<Self, NnError> {
         if latent_dim == 0 || hidden.contains(&0) {
-            return Err(NnError::Config(format!("layer widths must be at least 1: latent {latent_dim}, hidden {hidden:?}")));
+            return Err(NnError::Config(format!(
+                "layer widths must be at least 1: latent {latent_dim}, hidden {hidden:?}"
+            )));
         }
         let mut widths = vec![IMAGE_LEN];
         widths.extend(hidden);
@@ -251,14 +272,28 @@ impl DenseAutoEncoder {
         for (i, w) in widths.windows(2).enumerate() {
             let last = i + 2 == widths.len();
             let name = if last { "encoder.code".to_string() } else { format!("encoder.dense{}", i + 1) };
-            encoder.push(DenseLayer::new(dev, &name, w[0], w[1], if last { Activation::Linear } else { Activation::Relu }, rng));
+            encoder.push(DenseLayer::new(
+                dev,
+                &name,
+                w[0],
+                w[1],
+                if last { Activation::Linear } else { Activation::Relu },
+                rng,
+            ));
         }
         widths.reverse();
         let mut decoder = Vec::new();
         for (i, w) in widths.windows(2).enumerate() {
             let last = i + 2 == widths.len();
             let name = if last { "decoder.output".to_string() } else { format!("decoder.dense{}", i + 1) };
-            decoder.push(DenseLayer::new(dev, &name, w[0], w[1], if last { Activation::Linear } else { Activation::Relu }, rng));
+            decoder.push(DenseLayer::new(
+                dev,
+                &name,
+                w[0],
+                w[1],
+                if last { Activation::Linear } else { Activation::Relu },
+                rng,
+            ));
         }
         Ok(Self { latent_dim, hidden: hidden.to_vec(), encoder, decoder })
     }
@@ -301,8 +336,12 @@ impl Model {
 
     pub fn spec(&self) -> ModelSpec {
         match self {
-            Model::Conv(m) => ModelSpec { architecture: Architecture::Conv, latent_dim: m.latent_dim, hidden: Vec::new() },
-            Model::Dense(m) => ModelSpec { architecture: Architecture::Dense, latent_dim: m.latent_dim, hidden: m.hidden.clone() },
+            Model::Conv(m) => {
+                ModelSpec { architecture: Architecture::Conv, latent_dim: m.latent_dim, hidden: Vec::new() }
+            }
+            Model::Dense(m) => {
+                ModelSpec { architecture: Architecture::Dense, latent_dim: m.latent_dim, hidden: m.hidden.clone() }
+            }
         }
     }
 
@@ -358,7 +397,12 @@ impl Model {
             Model::Conv(m) => m.layers(),
             Model::Dense(m) => m.encoder.iter().chain(&m.decoder).map(LayerRef::Dense).collect(),
         };
-        let mut rows = vec![SummaryRow { layer: "input".into(), kind: "Input".into(), output: "(None, 28, 28, 1)".into(), params: 0 }];
+        let mut rows = vec![SummaryRow {
+            layer: "input".into(),
+            kind: "Input".into(),
+            output: "(None, 28, 28, 1)".into(),
+            params: 0,
+        }];
         for l in layers {
             rows.push(l.summary());
         }
@@ -411,8 +455,18 @@ impl<'a> LayerRef<'a> {
                 output: format!("(None, {})", d.outputs),
                 params: d.kernel.len() + d.bias.len(),
             },
-            LayerRef::Flatten(n) => SummaryRow { layer: "encoder.flatten".into(), kind: "Flatten".into(), output: format!("(None, {n})"), params: 0 },
-            LayerRef::Reshape(h, w, c) => SummaryRow { layer: "decoder.reshape".into(), kind: "Reshape".into(), output: format!("(None, {h}, {w}, {c})"), params: 0 },
+            LayerRef::Flatten(n) => SummaryRow {
+                layer: "encoder.flatten".into(),
+                kind: "Flatten".into(),
+                output: format!("(None, {n})"),
+                params: 0,
+            },
+            LayerRef::Reshape(h, w, c) => SummaryRow {
+                layer: "decoder.reshape".into(),
+                kind: "Reshape".into(),
+                output: format!("(None, {h}, {w}, {c})"),
+                params: 0,
+            },
         }
     }
 }
@@ -422,7 +476,12 @@ mod tests {
     use super::*;
 
     fn conv(latent: usize) -> Model {
-        Model::new(&Cpu::default(), &ModelSpec { architecture: Architecture::Conv, latent_dim: latent, hidden: vec![] }, 0).unwrap()
+        Model::new(
+            &Cpu::default(),
+            &ModelSpec { architecture: Architecture::Conv, latent_dim: latent, hidden: vec![] },
+            0,
+        )
+        .unwrap()
     }
 
     #[test]
@@ -448,15 +507,21 @@ mod tests {
     #[test]
     fn dense_model_mirrors_its_hidden_layers() {
         let dev = Cpu::default();
-        let m = Model::new(&dev, &ModelSpec { architecture: Architecture::Dense, latent_dim: 16, hidden: vec![64, 32] }, 0).unwrap();
+        let m =
+            Model::new(&dev, &ModelSpec { architecture: Architecture::Dense, latent_dim: 16, hidden: vec![64, 32] }, 0)
+                .unwrap();
         let names: Vec<_> = m.params().iter().map(|p| p.name.clone()).collect();
         assert_eq!(names[0], "encoder.dense1.kernel");
-        assert!(names.contains(&"encoder.code.kernel".to_string()) && names.contains(&"decoder.output.bias".to_string()));
+        assert!(
+            names.contains(&"encoder.code.kernel".to_string()) && names.contains(&"decoder.output.bias".to_string())
+        );
         // 784·64+64 + 64·32+32 + 32·16+16 + 16·32+32 + 32·64+64 + 64·784+784
         assert_eq!(m.num_params(), 50240 + 2080 + 528 + 544 + 2112 + 50960);
         let x: Images<NoneTape> = dev.zeros_like(&(2, Const));
         assert_eq!(m.forward(x).unwrap().shape().0, 2);
-        let shallow = Model::new(&dev, &ModelSpec { architecture: Architecture::Dense, latent_dim: 8, hidden: vec![] }, 0).unwrap();
+        let shallow =
+            Model::new(&dev, &ModelSpec { architecture: Architecture::Dense, latent_dim: 8, hidden: vec![] }, 0)
+                .unwrap();
         assert_eq!(shallow.num_params(), 784 * 8 + 8 + 8 * 784 + 784);
     }
 

@@ -178,7 +178,15 @@ mod tests {
     }
 
     /// Loss L = Σ y·v for a fixed random v, so dL/dy = v. Returns L and the gradients of x, w, b.
-    fn loss_and_grads(dir: Direction, g: &Geometry, act: Activation, x: &[f32], w: &[f32], b: &[f32], v: &[f32]) -> (f64, Vec<f32>, Vec<f32>, Vec<f32>) {
+    fn loss_and_grads(
+        dir: Direction,
+        g: &Geometry,
+        act: Activation,
+        x: &[f32],
+        w: &[f32],
+        b: &[f32],
+        v: &[f32],
+    ) -> (f64, Vec<f32>, Vec<f32>, Vec<f32>) {
         let dev = Cpu::default();
         let xt = dev.tensor_from_vec(x.to_vec(), (x.len(),));
         let wt = dev.tensor_from_vec(w.to_vec(), (w.len(),));
@@ -245,12 +253,16 @@ mod tests {
                         outputs(dir, &g, &p[0], &p[1], &p[2], out_len * g.batch)
                     };
                     let (a, b0, c) = (pre(-h), pre(0.0), pre(h));
-                    if a.iter().zip(&b0).zip(&c).any(|((a, b), c)| (*a > 0.0) != (*b > 0.0) || (*b > 0.0) != (*c > 0.0)) {
+                    if a.iter().zip(&b0).zip(&c).any(|((a, b), c)| (*a > 0.0) != (*b > 0.0) || (*b > 0.0) != (*c > 0.0))
+                    {
                         continue;
                     }
                 }
                 let a = analytic[i] as f64;
-                assert!((a - numeric).abs() <= 2e-3 * (1.0 + numeric.abs()), "{dir:?} {act:?} tensor {which} index {i}: analytic {a} vs numeric {numeric}");
+                assert!(
+                    (a - numeric).abs() <= 2e-3 * (1.0 + numeric.abs()),
+                    "{dir:?} {act:?} tensor {which} index {i}: analytic {a} vs numeric {numeric}"
+                );
                 checked += 1;
             }
         }
@@ -259,7 +271,14 @@ mod tests {
 
     #[test]
     fn conv_gradients_match_finite_differences() {
-        for (s, p) in [(1, Padding::Same), (2, Padding::Valid), (3, Padding::Same), (2, Padding::Same), (1, Padding::Valid), (3, Padding::Valid)] {
+        for (s, p) in [
+            (1, Padding::Same),
+            (2, Padding::Valid),
+            (3, Padding::Same),
+            (2, Padding::Same),
+            (1, Padding::Valid),
+            (3, Padding::Valid),
+        ] {
             for act in [Activation::Linear, Activation::Relu] {
                 let g = Geometry::conv(2, 7, 6, 2, 3, 3, s, p).unwrap();
                 check_fd(Direction::Conv, g, act);
@@ -269,7 +288,9 @@ mod tests {
 
     #[test]
     fn conv_transpose_gradients_match_finite_differences() {
-        for (s, p) in [(1, Padding::Same), (2, Padding::Same), (3, Padding::Same), (2, Padding::Valid), (1, Padding::Valid)] {
+        for (s, p) in
+            [(1, Padding::Same), (2, Padding::Same), (3, Padding::Same), (2, Padding::Valid), (1, Padding::Valid)]
+        {
             for act in [Activation::Linear, Activation::Relu] {
                 let g = Geometry::conv_transpose(2, 4, 5, 3, 2, 3, s, p).unwrap();
                 check_fd(Direction::Transpose, g, act);

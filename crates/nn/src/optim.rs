@@ -46,14 +46,23 @@ impl Optimizer {
             self.state = params.iter().map(|p| (vec![0.0; p.len()], vec![0.0; p.len()])).collect();
         }
         if self.state.len() != params.len() {
-            return Err(NnError::Shape(format!("optimizer holds state for {} parameters, got {}", self.state.len(), params.len())));
+            return Err(NnError::Shape(format!(
+                "optimizer holds state for {} parameters, got {}",
+                self.state.len(),
+                params.len()
+            )));
         }
         self.steps += 1;
         let t = self.steps as i32;
         for (p, (m, v)) in params.into_iter().zip(&mut self.state) {
             let g: &[f32] = grads.get_or_alloc_mut(&p.tensor)?;
             if g.len() != p.len() || m.len() != p.len() {
-                return Err(NnError::Shape(format!("{}: gradient of {} values for {} parameters", p.name, g.len(), p.len())));
+                return Err(NnError::Shape(format!(
+                    "{}: gradient of {} values for {} parameters",
+                    p.name,
+                    g.len(),
+                    p.len()
+                )));
             }
             self.scratch.resize(p.len(), 0.0);
             p.tensor.copy_into(&mut self.scratch);

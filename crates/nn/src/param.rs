@@ -44,7 +44,12 @@ impl Param {
     /// Replaces the values (same count), e.g. from a checkpoint.
     pub fn set(&mut self, values: &[f32]) -> Result<(), NnError> {
         if values.len() != self.len() {
-            return Err(NnError::Shape(format!("{}: {} values given, {} expected", self.name, values.len(), self.len())));
+            return Err(NnError::Shape(format!(
+                "{}: {} values given, {} expected",
+                self.name,
+                values.len(),
+                self.len()
+            )));
         }
         self.tensor.copy_from(values);
         Ok(())

@@ -93,7 +93,11 @@ impl Trainer {
     }
 
     /// Reconstruction logits of a set of images, in chunks of [`EVAL_CHUNK`].
-    fn logits(&self, inputs: &[f32], mut each: impl FnMut(usize, &[f32]) -> Result<(), NnError>) -> Result<(), NnError> {
+    fn logits(
+        &self,
+        inputs: &[f32],
+        mut each: impl FnMut(usize, &[f32]) -> Result<(), NnError>,
+    ) -> Result<(), NnError> {
         for (i, chunk) in inputs.chunks(EVAL_CHUNK * IMAGE_LEN).enumerate() {
             let logits = self.model.forward(self.batch(chunk)?)?.as_vec();
             each(i * EVAL_CHUNK * IMAGE_LEN, &logits)?;

@@ -64,7 +64,10 @@ fn golden_vectors_reproduce_tensorflow() {
         let name = file.file_name().unwrap().to_string_lossy().to_string();
         let mut check = |what: &str, err: f64| {
             report.push(format!("{name} {what}: {err:.2e}"));
-            assert!(err <= TOL, "{name}: `{what}` differs from TensorFlow by {err:.3e} of its scale (tolerance {TOL:e})");
+            assert!(
+                err <= TOL,
+                "{name}: `{what}` differs from TensorFlow by {err:.3e} of its scale (tolerance {TOL:e})"
+            );
         };
         check("latent", scaled_error(&trainer.encode(&input).unwrap(), &get("latent").1));
         check("output", scaled_error(&trainer.reconstruct(&input).unwrap(), &get("output").1));

@@ -1,1 +1,13 @@
-//! results
+//! The results store on disk: run folders (`config.toml`, `run.json`, `metrics.csv`), the combined
+//! per-sweep CSV and Parquet files (polars), the lock that keeps two sweeps apart, and what resume
+//! needs to know. Training never sees this crate; the runner connects them.
+
+pub mod atomic;
+pub mod error;
+pub mod record;
+pub mod store;
+pub mod table;
+
+pub use error::ResultsError;
+pub use record::{now_rfc3339, FinalMetrics, Provenance, RunRecord, RunRow};
+pub use store::{RunWriter, StoredRun, SweepDir, SweepLock};

@@ -41,7 +41,14 @@ pub struct RunFile {
 }
 
 impl RunFile {
-    pub fn new(run_id: String, sweep: &str, variant: &str, label: String, dataset_fingerprint: &str, c: &RunConfig) -> Self {
+    pub fn new(
+        run_id: String,
+        sweep: &str,
+        variant: &str,
+        label: String,
+        dataset_fingerprint: &str,
+        c: &RunConfig,
+    ) -> Self {
         Self {
             run_id,
             sweep: sweep.to_string(),
@@ -56,7 +63,12 @@ impl RunFile {
     }
 
     pub fn config(&self) -> RunConfig {
-        RunConfig { data: self.data.clone(), model: self.model.clone(), train: self.train.clone(), noise: self.noise.clone() }
+        RunConfig {
+            data: self.data.clone(),
+            model: self.model.clone(),
+            train: self.train.clone(),
+            noise: self.noise.clone(),
+        }
     }
 
     pub fn to_toml(&self) -> String {

@@ -47,10 +47,7 @@ pub fn resolve(sections: &toml::Table, origins: &Origins) -> Result<RunConfig, V
     let architecture = model.architecture.unwrap_or(Architecture::Conv);
     let hidden = model.hidden.map(|h| h.into_iter().map(|v| v.0).collect::<Vec<_>>());
     if hidden.is_some() && architecture != Architecture::Dense {
-        problem(
-            "model.hidden",
-            format!("applies to the `dense` architecture only, not `{architecture}`"),
-        );
+        problem("model.hidden", format!("applies to the `dense` architecture only, not `{architecture}`"));
     }
 
     let train = keys.train.unwrap_or_default();
@@ -107,11 +104,7 @@ pub fn resolve(sections: &toml::Table, origins: &Origins) -> Result<RunConfig, V
             train_limit: data.train_limit.map(|v| v.0),
             test_limit: data.test_limit.map(|v| v.0),
         },
-        model: ModelConfig {
-            architecture,
-            latent_dim: model.latent_dim.map_or(DEFAULT_LATENT_DIM, |v| v.0),
-            hidden,
-        },
+        model: ModelConfig { architecture, latent_dim: model.latent_dim.map_or(DEFAULT_LATENT_DIM, |v| v.0), hidden },
         train: TrainConfig {
             epochs: train.epochs.map_or(DEFAULT_EPOCHS, |v| v.0),
             batch_size: train.batch_size.map_or(DEFAULT_BATCH_SIZE, |v| v.0),

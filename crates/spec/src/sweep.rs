@@ -88,8 +88,7 @@ impl Override {
 
 /// Reads, validates and expands a sweep file.
 pub fn load(file: &Path, overrides: &[Override]) -> Result<Sweep, SpecError> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|source| SpecError::Read { file: file.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(file).map_err(|source| SpecError::Read { file: file.to_path_buf(), source })?;
     parse(file, &text, overrides)
 }
 
@@ -157,7 +156,12 @@ pub fn parse(file: &Path, text: &str, overrides: &[Override]) -> Result<Sweep, S
                 let Value::Table(vt) = v else { continue };
                 let at = format!("variant[{i}]");
                 let name = vt.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
-                check_name(&name, &format!("[[variant]] #{} name", i + 1), lines.get(&format!("{at}.name")), &mut problems);
+                check_name(
+                    &name,
+                    &format!("[[variant]] #{} name", i + 1),
+                    lines.get(&format!("{at}.name")),
+                    &mut problems,
+                );
                 if !seen.insert(name.clone()) {
                     problems.push(Problem::new(
                         lines.get(&format!("{at}.name")),
@@ -269,7 +273,12 @@ impl Axis {
 fn read_axes(sweep: &Table, lines: &KeyLines, problems: &mut Vec<Problem>) -> Vec<Axis> {
     let mut axes = Vec::new();
     let mut seen: HashMap<String, Option<usize>> = HashMap::new();
-    let mut take = |path: &str, value: &Value, line: Option<usize>, where_: &str, problems: &mut Vec<Problem>| -> Option<Vec<Value>> {
+    let mut take = |path: &str,
+                    value: &Value,
+                    line: Option<usize>,
+                    where_: &str,
+                    problems: &mut Vec<Problem>|
+     -> Option<Vec<Value>> {
         let key = format!("sweep.\"{path}\"");
         if let Err(m) = check_path(path) {
             problems.push(Problem::new(line, key, m));
@@ -301,7 +310,11 @@ fn read_axes(sweep: &Table, lines: &KeyLines, problems: &mut Vec<Problem>) -> Ve
     for (k, v) in sweep {
         if k == "zip" {
             let Value::Array(groups) = v else {
-                problems.push(Problem::new(lines.get("sweep.zip"), "sweep.zip", "must be written as [[sweep.zip]] tables"));
+                problems.push(Problem::new(
+                    lines.get("sweep.zip"),
+                    "sweep.zip",
+                    "must be written as [[sweep.zip]] tables",
+                ));
                 continue;
             };
             for (gi, g) in groups.iter().enumerate() {
@@ -388,7 +401,8 @@ fn set_key(t: &mut Table, section: &str, key: &str, value: Value) {
 fn overlay(t: &mut Table, origins: &mut Origins, section: &str, src: &Table, what: &str, lines: &KeyLines, at: &str) {
     for (k, v) in src {
         set_key(t, section, k, v.clone());
-        origins.insert(format!("{section}.{k}"), Origin { what: what.to_string(), line: lines.get(&format!("{at}.{k}")) });
+        origins
+            .insert(format!("{section}.{k}"), Origin { what: what.to_string(), line: lines.get(&format!("{at}.{k}")) });
     }
 }
 

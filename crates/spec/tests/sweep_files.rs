@@ -65,7 +65,10 @@ fn issue_example_expands_to_the_full_product() {
     assert_eq!(s.name, "latent_sizes");
     // 2 variants × 8 latent sizes × 3 seeds × 2 zipped (lr, batch) pairs.
     assert_eq!(s.runs.len(), 2 * 8 * 3 * 2);
-    assert_eq!(s.varying_keys, ["variant", "model.latent_dim", "train.seed", "train.learning_rate", "train.batch_size"]);
+    assert_eq!(
+        s.varying_keys,
+        ["variant", "model.latent_dim", "train.seed", "train.learning_rate", "train.batch_size"]
+    );
     // Variants outermost, first axis slowest, zip lists move together.
     let r0 = &s.runs[0];
     assert_eq!(r0.variant, "ae");
@@ -214,7 +217,6 @@ fn sweep_axis_problems_point_at_the_axis() {
         ("\"model.latnt_dim\" = [4]", "unknown field `latnt_dim`"),
         ("\"optim.lr\" = [4]", "not a section"),
         ("\"latent_dim\" = [4]", "section.key"),
-        
     ] {
         let e = err(&format!("{base}{axis}\n"));
         assert!(e.contains("test.toml:5:") && e.contains(want), "{axis}: {e}");
@@ -241,7 +243,8 @@ fn names_must_be_usable_as_directories() {
 
 #[test]
 fn several_problems_are_all_reported() {
-    let e = err("name = \"t\"\n[data]\ndataset = \"mnist\"\n[sweep]\n\"model.latent_dim\" = [0]\n\"train.epochs\" = []\n");
+    let e =
+        err("name = \"t\"\n[data]\ndataset = \"mnist\"\n[sweep]\n\"model.latent_dim\" = [0]\n\"train.epochs\" = []\n");
     assert!(e.contains("2 problems") && e.contains(":5:") && e.contains(":6:"), "{e}");
 }
 

@@ -1,0 +1,226 @@
+//! The results directory of one sweep:
+//!
+//! ```text
+//! <results>/<sweep>/sweep.toml                 the sweep file as given
+//! <results>/<sweep>/runs/<run_id>/config.toml  resolved config of the run
+//! <results>/<sweep>/runs/<run_id>/run.json     status, provenance, final metrics
+//! <results>/<sweep>/runs/<run_id>/metrics.csv  one row per epoch, appended as each epoch ends
+//! <results>/<sweep>/metrics.csv + .parquet     every run × epoch, rebuilt from the run folders
+//! <results>/<sweep>/runs.csv + .parquet        one row per run
+//! ```
+//!
+//! Crash safety: every file but a run's `metrics.csv` is replaced atomically; `metrics.csv` is
+//! appended one flushed line per epoch, a torn last line is ignored when read, and a run that did
+//! not finish is restarted from scratch (its folder rewritten), so rows are never duplicated.
+
+use crate::atomic;
+use crate::error::ResultsError;
+use crate::record::{now_rfc3339, FinalMetrics, RunRecord, RunRow};
+use crate::table::{csv_headers, read_csv, write_csv, write_parquet};
+use spec::{MetricRow, RunFile, RunStatus};
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// One sweep's folder under the results directory.
+#[derive(Debug, Clone)]
+pub struct SweepDir {
+    pub dir: PathBuf,
+}
+
+/// A run as stored: its config, its record and its epoch rows.
+#[derive(Debug, Clone)]
+pub struct StoredRun {
+    pub dir: PathBuf,
+    pub file: RunFile,
+    pub record: RunRecord,
+    pub rows: Vec<MetricRow>,
+}
+
+/// Held while a sweep process uses the directory; released on drop (or when the process dies:
+/// the OS drops the locks of a killed process).
+#[derive(Debug)]
+pub struct SweepLock {
+    _files: Vec<File>,
+}
+
+impl SweepDir {
+    pub fn new(results: &Path, sweep: &str) -> Self {
+        Self { dir: results.join(sweep) }
+    }
+
+    pub fn runs_dir(&self) -> PathBuf {
+        self.dir.join("runs")
+    }
+
+    pub fn run_dir(&self, run_id: &str) -> PathBuf {
+        self.runs_dir().join(run_id)
+    }
+
+    /// Takes the directory for a sweep process. Unsharded: exclusive. Shard I of N: shared with
+    /// other shards, exclusive for that shard. A second process that would overlap is refused.
+    pub fn lock(&self, shard: Option<(usize, usize)>) -> Result<SweepLock, ResultsError> {
+        std::fs::create_dir_all(self.runs_dir()).map_err(|e| ResultsError::io(&self.dir, e))?;
+        let open = |name: &str| -> Result<File, ResultsError> {
+            let p = self.dir.join(name);
+            OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .read(true)
+                .write(true)
+                .open(&p)
+                .map_err(|e| ResultsError::io(&p, e))
+        };
+        let holder = |name: &str| -> String {
+            std::fs::read_to_string(self.dir.join(name))
+                .ok()
+                .filter(|s| !s.trim().is_empty())
+                .map_or(String::new(), |s| format!(" ({})", s.trim()))
+        };
+        let main = open(".lock")?;
+        let mut files = Vec::new();
+        let busy = |name: &str| ResultsError::Locked { dir: self.dir.clone(), holder: holder(name) };
+        match shard {
+            None => {
+                main.try_lock().map_err(|_| busy(".lock"))?;
+                write_holder(&main, "sweep");
+                files.push(main);
+            }
+            Some((i, n)) => {
+                main.try_lock_shared().map_err(|_| busy(".lock"))?;
+                let name = format!(".lock.shard-{i}-of-{n}");
+                let f = open(&name)?;
+                f.try_lock().map_err(|_| busy(&name))?;
+                write_holder(&f, &format!("shard {i}/{n}"));
+                files.push(main);
+                files.push(f);
+            }
+        }
+        Ok(SweepLock { _files: files })
+    }
+
+    /// Stores the sweep file as given.
+    pub fn save_sweep_file(&self, text: &str) -> Result<(), ResultsError> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| ResultsError::io(&self.dir, e))?;
+        atomic::write(&self.dir.join("sweep.toml"), text.as_bytes())
+    }
+
+    /// The run's record, if it has one. An unreadable `run.json` counts as none (the run restarts).
+    pub fn record(&self, run_id: &str) -> Option<RunRecord> {
+        read_json(&self.run_dir(run_id).join("run.json")).ok()
+    }
+
+    /// Starts (or restarts) a run: writes its config and a `running` record, and an empty
+    /// `metrics.csv` to append to.
+    pub fn start_run(&self, file: &RunFile, record: RunRecord) -> Result<RunWriter, ResultsError> {
+        let dir = self.run_dir(&file.run_id);
+        std::fs::create_dir_all(&dir).map_err(|e| ResultsError::io(&dir, e))?;
+        for stale in ["model.safetensors", "reconstructions.png"] {
+            let _ = std::fs::remove_file(dir.join(stale));
+        }
+        atomic::write(&dir.join("config.toml"), file.to_toml().as_bytes())?;
+        write_json(&dir.join("run.json"), &record)?;
+        let metrics = dir.join("metrics.csv");
+        write_csv::<MetricRow>(&metrics, &[], &csv_headers::<MetricRow>()?)?;
+        let out = OpenOptions::new().append(true).open(&metrics).map_err(|e| ResultsError::io(&metrics, e))?;
+        Ok(RunWriter { dir, record, metrics, out, rows: Vec::new() })
+    }
+
+    /// Every run folder with a readable record and config, sorted by run id.
+    pub fn load_runs(&self) -> Result<Vec<StoredRun>, ResultsError> {
+        let mut runs = Vec::new();
+        let root = self.runs_dir();
+        if !root.is_dir() {
+            return Ok(runs);
+        }
+        for entry in walkdir::WalkDir::new(&root).min_depth(1).max_depth(1).sort_by_file_name() {
+            let entry = entry.map_err(|e| ResultsError::Invalid(format!("{}: {e}", root.display())))?;
+            let dir = entry.path().to_path_buf();
+            if !dir.join("run.json").is_file() {
+                continue;
+            }
+            let record: RunRecord = read_json(&dir.join("run.json"))?;
+            let file = RunFile::read(&dir.join("config.toml")).map_err(|e| ResultsError::Invalid(e.to_string()))?;
+            let metrics = dir.join("metrics.csv");
+            let rows = if metrics.is_file() { read_csv(&metrics)? } else { Vec::new() };
+            runs.push(StoredRun { dir, file, record, rows });
+        }
+        Ok(runs)
+    }
+
+    /// Rewrites the combined `metrics.*` and `runs.*` from the run folders. Metric rows of runs
+    /// that are still `running` (or were killed) are left out until they finish.
+    pub fn rebuild(&self) -> Result<Vec<StoredRun>, ResultsError> {
+        let runs = self.load_runs()?;
+        let rows: Vec<MetricRow> = runs
+            .iter()
+            .filter(|r| r.record.status != RunStatus::Running)
+            .flat_map(|r| r.rows.iter().cloned())
+            .collect();
+        let run_rows: Vec<RunRow> = runs.iter().map(|r| RunRow::new(&r.file, &r.record)).collect();
+        write_csv(&self.dir.join("metrics.csv"), &rows, &csv_headers::<MetricRow>()?)?;
+        write_parquet(&self.dir.join("metrics.parquet"), &rows)?;
+        write_csv(&self.dir.join("runs.csv"), &run_rows, &csv_headers::<RunRow>()?)?;
+        write_parquet(&self.dir.join("runs.parquet"), &run_rows)?;
+        Ok(runs)
+    }
+}
+
+fn write_holder(f: &File, what: &str) {
+    // Informational only (the lock is the flock): who holds it, for the refusal message.
+    let mut f = f;
+    let _ = f.set_len(0);
+    let _ = writeln!(f, "{what}, pid {}, since {}", std::process::id(), now_rfc3339());
+}
+
+/// Appends a run's epoch rows and finishes its record.
+#[derive(Debug)]
+pub struct RunWriter {
+    pub dir: PathBuf,
+    record: RunRecord,
+    metrics: PathBuf,
+    out: File,
+    rows: Vec<MetricRow>,
+}
+
+impl RunWriter {
+    /// Appends one epoch's row and flushes it to disk before returning.
+    pub fn append(&mut self, row: &MetricRow) -> Result<(), ResultsError> {
+        let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+        w.serialize(row).map_err(|e| ResultsError::Write { file: self.metrics.clone(), message: e.to_string() })?;
+        let line =
+            w.into_inner().map_err(|e| ResultsError::Write { file: self.metrics.clone(), message: e.to_string() })?;
+        self.out.write_all(&line).map_err(|e| ResultsError::io(&self.metrics, e))?;
+        self.out.sync_data().map_err(|e| ResultsError::io(&self.metrics, e))?;
+        self.rows.push(row.clone());
+        self.record.epochs_completed = self.rows.len() as u64;
+        Ok(())
+    }
+
+    /// Writes the final record: status, error, end time and the summary of the rows.
+    pub fn finish(
+        mut self,
+        status: RunStatus,
+        error: Option<String>,
+        train_seconds: f64,
+    ) -> Result<RunRecord, ResultsError> {
+        self.record.status = status;
+        self.record.error = error;
+        self.record.finished_at = Some(now_rfc3339());
+        self.record.train_seconds = train_seconds;
+        self.record.final_metrics = FinalMetrics::from_rows(&self.rows);
+        write_json(&self.dir.join("run.json"), &self.record)?;
+        Ok(self.record)
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ResultsError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ResultsError::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| ResultsError::Json { file: path.to_path_buf(), message: e.to_string() })
+}
+
+fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), ResultsError> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| ResultsError::Json { file: path.to_path_buf(), message: e.to_string() })?;
+    atomic::write(path, format!("{text}\n").as_bytes())
+}
