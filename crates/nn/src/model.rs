@@ -387,6 +387,24 @@ impl Model {
         }
     }
 
+    /// Multiply-adds of one sample's forward pass. A training step costs about three times the
+    /// forward pass (forward, input gradient, weight gradient): 6 FLOP per multiply-add.
+    pub fn forward_macs_per_sample(&self) -> usize {
+        let dense = |d: &DenseLayer| d.inputs * d.outputs;
+        let conv = |c: &ConvLayer| c.geometry.small_h * c.geometry.small_w * c.geometry.weight_len();
+        match self {
+            Model::Conv(m) => {
+                [&m.conv1, &m.conv2, &m.deconv1, &m.deconv2, &m.deconv3, &m.deconv4]
+                    .into_iter()
+                    .map(conv)
+                    .sum::<usize>()
+                    + dense(&m.encoder_dense)
+                    + dense(&m.decoder_dense)
+            }
+            Model::Dense(m) => m.encoder.iter().chain(&m.decoder).map(dense).sum(),
+        }
+    }
+
     pub fn num_params(&self) -> usize {
         self.params().iter().map(|p| p.len()).sum()
     }
@@ -490,6 +508,9 @@ mod tests {
         let rows = conv(100).summary();
         assert_eq!(rows.iter().map(|r| r.params).sum::<usize>(), 320_495);
         assert_eq!(rows.last().unwrap().output, "(None, 28, 28, 1)");
+        // conv1 169·9·32 + conv2 36·288·32 + 1152·100 + 100·1568 + deconv1 49·576·32
+        // + deconv2 196·288·64 + deconv3 784·9·32 + deconv4 784·9·1
+        assert_eq!(conv(100).forward_macs_per_sample(), 5_401_136);
     }
 
     #[test]

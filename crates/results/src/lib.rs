@@ -3,6 +3,7 @@
 //! needs to know. Training never sees this crate; the runner connects them.
 
 pub mod atomic;
+pub mod codes;
 pub mod error;
 pub mod record;
 pub mod store;

