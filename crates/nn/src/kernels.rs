@@ -125,7 +125,7 @@ impl Geometry {
     }
 
     /// Spatial positions of one sample on the small side (rows of its im2col matrix).
-    fn positions(&self) -> usize {
+    pub(crate) fn positions(&self) -> usize {
         self.small_h * self.small_w
     }
 
@@ -140,7 +140,7 @@ impl Geometry {
     }
 
     /// Samples per chunk: a function of the geometry alone (see the module header).
-    fn chunk(&self) -> usize {
+    pub(crate) fn chunk(&self) -> usize {
         let per_sample = (self.positions() * self.patch()).max(1);
         (COL_TARGET_FLOATS / per_sample).clamp(1, self.batch.max(1))
     }
@@ -194,7 +194,7 @@ fn transpose_out(len: usize, k: usize, s: usize, padding: Padding) -> (usize, us
 }
 
 /// Fills `col` (`[n·positions, patch]`) with the patches of `n` samples of `big`.
-fn im2col(g: &Geometry, big: &[f32], n: usize, col: &mut [f32]) {
+pub(crate) fn im2col(g: &Geometry, big: &[f32], n: usize, col: &mut [f32]) {
     let (k, s, c) = (g.kernel, g.stride, g.big_c);
     let row_len = g.patch();
     for b in 0..n {
@@ -227,7 +227,7 @@ fn im2col(g: &Geometry, big: &[f32], n: usize, col: &mut [f32]) {
 }
 
 /// Adds the patches in `col` back into `n` samples of `big` (the adjoint of [`im2col`]).
-fn col2im_add(g: &Geometry, col: &[f32], n: usize, big: &mut [f32]) {
+pub(crate) fn col2im_add(g: &Geometry, col: &[f32], n: usize, big: &mut [f32]) {
     let (k, s, c) = (g.kernel, g.stride, g.big_c);
     let row_len = g.patch();
     for b in 0..n {

@@ -5,10 +5,12 @@
 pub mod checkpoint;
 pub mod error;
 pub mod kernels;
+pub mod layer;
 pub mod model;
 pub mod ops;
 pub mod optim;
 pub mod param;
+pub mod stack;
 pub mod trainer;
 
 pub use dfdx::tensor::Cpu;

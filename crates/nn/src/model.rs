@@ -6,8 +6,10 @@
 
 use crate::error::NnError;
 use crate::kernels::{Geometry, Padding};
-use crate::ops::{conv2d, conv_transpose2d, Activation};
+use crate::layer::LayerShape;
+use crate::ops::Activation;
 use crate::param::Param;
+use crate::stack::ConvStack;
 use dfdx::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -131,18 +133,12 @@ impl ConvLayer {
         })
     }
 
-    fn forward<I: Shape, O: Shape, T: Tape<f32, Cpu>>(
-        &self,
-        x: Tensor<I, f32, Cpu, T>,
-        out: O,
-    ) -> Result<Tensor<O, f32, Cpu, T>, NnError> {
-        let w = &self.kernel.tensor;
-        let b = &self.bias.tensor;
-        if self.transpose {
-            conv_transpose2d(x, w, b, self.geometry, self.activation, out)
-        } else {
-            conv2d(x, w, b, self.geometry, self.activation, out)
-        }
+    pub fn shape(&self) -> LayerShape {
+        LayerShape { geometry: self.geometry, transpose: self.transpose, relu: self.activation == Activation::Relu }
+    }
+
+    fn pair(&self) -> (&Param, &Param) {
+        (&self.kernel, &self.bias)
     }
 
     /// Output `(h, w, c)` of one sample.
@@ -178,6 +174,10 @@ pub struct ConvAutoEncoder {
     pub deconv2: ConvLayer,
     pub deconv3: ConvLayer,
     pub deconv4: ConvLayer,
+    /// conv1 → conv2 as one op (the data batch needs no gradient).
+    encoder_stack: ConvStack,
+    /// deconv1 → … → deconv4 as one op.
+    decoder_stack: ConvStack,
 }
 
 impl ConvAutoEncoder {
@@ -187,36 +187,48 @@ impl ConvAutoEncoder {
         if latent_dim == 0 {
             return Err(NnError::Config("latent_dim must be at least 1".into()));
         }
+        let conv1 = ConvLayer::new(dev, "encoder.conv1", false, (28, 28, 1), 32, 3, 2, Valid, Relu, rng)?;
+        let conv2 = ConvLayer::new(dev, "encoder.conv2", false, (13, 13, 32), 32, 3, 2, Valid, Relu, rng)?;
+        let encoder_dense = DenseLayer::new(dev, "encoder.dense", 6 * 6 * 32, latent_dim, Linear, rng);
+        let decoder_dense = DenseLayer::new(dev, "decoder.dense", latent_dim, 7 * 7 * 32, Relu, rng);
+        let deconv1 = ConvLayer::new(dev, "decoder.deconv1", true, (7, 7, 32), 64, 3, 2, Same, Relu, rng)?;
+        let deconv2 = ConvLayer::new(dev, "decoder.deconv2", true, (14, 14, 64), 32, 3, 2, Same, Relu, rng)?;
+        let deconv3 = ConvLayer::new(dev, "decoder.deconv3", true, (28, 28, 32), 1, 3, 1, Same, Linear, rng)?;
+        let deconv4 = ConvLayer::new(dev, "decoder.deconv4", true, (28, 28, 1), 1, 3, 1, Same, Linear, rng)?;
+        let encoder_stack = ConvStack::new(vec![conv1.shape(), conv2.shape()], false)?;
+        let decoder_stack =
+            ConvStack::new(vec![deconv1.shape(), deconv2.shape(), deconv3.shape(), deconv4.shape()], true)?;
         Ok(Self {
             latent_dim,
-            conv1: ConvLayer::new(dev, "encoder.conv1", false, (28, 28, 1), 32, 3, 2, Valid, Relu, rng)?,
-            conv2: ConvLayer::new(dev, "encoder.conv2", false, (13, 13, 32), 32, 3, 2, Valid, Relu, rng)?,
-            encoder_dense: DenseLayer::new(dev, "encoder.dense", 6 * 6 * 32, latent_dim, Linear, rng),
-            decoder_dense: DenseLayer::new(dev, "decoder.dense", latent_dim, 7 * 7 * 32, Relu, rng),
-            deconv1: ConvLayer::new(dev, "decoder.deconv1", true, (7, 7, 32), 64, 3, 2, Same, Relu, rng)?,
-            deconv2: ConvLayer::new(dev, "decoder.deconv2", true, (14, 14, 64), 32, 3, 2, Same, Relu, rng)?,
-            deconv3: ConvLayer::new(dev, "decoder.deconv3", true, (28, 28, 32), 1, 3, 1, Same, Linear, rng)?,
-            deconv4: ConvLayer::new(dev, "decoder.deconv4", true, (28, 28, 1), 1, 3, 1, Same, Linear, rng)?,
+            conv1,
+            conv2,
+            encoder_dense,
+            decoder_dense,
+            deconv1,
+            deconv2,
+            deconv3,
+            deconv4,
+            encoder_stack,
+            decoder_stack,
         })
     }
 
     pub fn encode<T: Tape<f32, Cpu>>(&self, x: Images<T>) -> Result<Codes<T>, NnError> {
         let b = x.shape().0;
-        let x = x.try_reshape_like(&(b, Const::<28>, Const::<28>, Const::<1>))?; // [b, 28, 28, 1]
-        let h = self.conv1.forward(x, (b, Const::<13>, Const::<13>, Const::<32>))?; // [b, 13, 13, 32]
-        let h = self.conv2.forward(h, (b, Const::<6>, Const::<6>, Const::<32>))?; // [b, 6, 6, 32]
-        let h = h.try_reshape_like(&(b, Const::<1152>))?; // [b, 1152], NHWC order as Keras' Flatten
+        // [b, 28, 28, 1] → conv1 → [b, 13, 13, 32] → conv2 → [b, 6, 6, 32], flattened in NHWC order
+        // as Keras' Flatten does: [b, 1152].
+        let params = [self.conv1.pair(), self.conv2.pair()];
+        let h = self.encoder_stack.forward(x, &params, (b, Const::<1152>))?;
         self.encoder_dense.forward(h, self.latent_dim) // [b, latent]
     }
 
     pub fn decode<T: Tape<f32, Cpu>>(&self, z: Codes<T>) -> Result<Images<T>, NnError> {
         let b = z.shape().0;
-        let h = self.decoder_dense.forward(z, Const::<1568>)?; // [b, 1568]
-        let h = h.try_reshape_like(&(b, Const::<7>, Const::<7>, Const::<32>))?; // [b, 7, 7, 32]
-        let h = self.deconv1.forward(h, (b, Const::<14>, Const::<14>, Const::<64>))?; // [b, 14, 14, 64]
-        let h = self.deconv2.forward(h, (b, Const::<28>, Const::<28>, Const::<32>))?; // [b, 28, 28, 32]
-        let h = self.deconv3.forward(h, (b, Const::<28>, Const::<28>, Const::<1>))?; // [b, 28, 28, 1]
-        self.deconv4.forward(h, (b, Const::<IMAGE_LEN>)) // [b, 784] logits
+        let h = self.decoder_dense.forward(z, Const::<1568>)?; // [b, 1568], read as [b, 7, 7, 32] (NHWC)
+                                                               // → deconv1 → [b, 14, 14, 64] → deconv2 → [b, 28, 28, 32] → deconv3 → [b, 28, 28, 1]
+                                                               // → deconv4 → [b, 28, 28, 1] logits, flat: [b, 784].
+        let params = [self.deconv1.pair(), self.deconv2.pair(), self.deconv3.pair(), self.deconv4.pair()];
+        self.decoder_stack.forward(h, &params, (b, Const::<IMAGE_LEN>))
     }
 
     fn layers(&self) -> Vec<LayerRef<'_>> {

@@ -1,13 +1,14 @@
 //! Convolution and transposed convolution as differentiable dfdx operations.
 //!
-//! Each op computes its forward pass with the kernels in [`crate::kernels`], fuses the bias and an
-//! optional ReLU, and registers its backward pass on the input's tape with
+//! Each op computes its forward pass with [`crate::layer`] (bias and an optional ReLU fused), and
+//! registers its backward pass on the input's tape with
 //! `Tape::add_backward_op`; gradients are added (`+=`) into the buffers that
 //! `Gradients::get_or_alloc_mut` hands out, since several ops may feed the same tensor.
 //! Tensors are NHWC; weights use the Keras layouts described in `kernels`.
 
 use crate::error::NnError;
-use crate::kernels::{bias_grad, gather_matmul, matmul_scatter, weight_grad, Geometry};
+use crate::kernels::Geometry;
+use crate::layer::{self, LayerShape};
 use dfdx::prelude::*;
 
 /// The activation fused into a layer.
@@ -87,17 +88,14 @@ fn apply<I: Shape, O: Shape, W: Shape, B: Shape, T: Tape<f32, Cpu>>(
 
     let dev = x.device().clone();
     let (x, mut tape) = x.split_tape();
+    let layer = LayerShape { geometry, transpose: dir == Direction::Transpose, relu: activation == Activation::Relu };
+    let batch = g.batch;
     let xs = x.as_vec();
     let ws = weight.as_vec();
-    let mut out = bias.as_vec().repeat(g.batch * out_len / out_c);
-    match dir {
-        Direction::Conv => gather_matmul(&g, &xs, &ws, &mut out)?,
-        Direction::Transpose => matmul_scatter(&g, &xs, &ws, &mut out)?,
-    }
-    let mask = match activation {
-        Activation::Relu => Some(ReluMask::apply(&mut out)),
-        Activation::Linear => None,
-    };
+    let mut out = vec![0.0; batch * out_len];
+    layer::forward(&layer, batch, &xs, &ws, &bias.as_vec(), &mut out)?;
+    // The backward pass needs the output for the ReLU mask; the tensor gets the original.
+    let kept = (T::OWNS_TAPE && layer.relu).then(|| out.clone()).unwrap_or_default();
     let y = dev.try_tensor_from_vec(out, out_shape)?;
 
     if T::OWNS_TAPE {
@@ -107,55 +105,34 @@ fn apply<I: Shape, O: Shape, W: Shape, B: Shape, T: Tape<f32, Cpu>>(
             // This op is the output's only producer and every consumer has run: take its gradient
             // instead of copying it (it is not read again).
             let mut gy: Vec<f32> = std::mem::take(&mut **grads.get_or_alloc_mut(&yg)?);
-            if gy.len() != g.batch * out_len {
-                return Err(CpuError::WrongNumElements);
-            }
-            if let Some(mask) = &mask {
-                mask.backward(&mut gy);
-            }
-            bias_grad(&gy, out_c, grads.get_or_alloc_mut(&bg)?);
-            let result = match dir {
-                Direction::Conv => weight_grad(&g, &xs, &gy, grads.get_or_alloc_mut(&wg)?)
-                    .and_then(|()| Ok(matmul_scatter(&g, &gy, &ws, grads.get_or_alloc_mut(&xg)?)?)),
-                Direction::Transpose => weight_grad(&g, &gy, &xs, grads.get_or_alloc_mut(&wg)?)
-                    .and_then(|()| Ok(gather_matmul(&g, &gy, &ws, grads.get_or_alloc_mut(&xg)?)?)),
-            };
-            // Sizes were checked in the forward pass; a failure here is a bug, reported as the
-            // only error type the tape can carry.
-            result.map_err(|_| CpuError::WrongNumElements)
+            let mut dx = vec![0.0; xs.len()];
+            let mut dw = vec![0.0; ws.len()];
+            let mut db = vec![0.0; out_c];
+            layer::backward(
+                &layer,
+                batch,
+                &xs,
+                layer.relu.then_some(&kept[..]),
+                &ws,
+                &mut gy,
+                Some(&mut dx),
+                &mut dw,
+                &mut db,
+                &mut Vec::new(),
+            )?;
+            add(grads.get_or_alloc_mut(&xg)?, &dx);
+            add(grads.get_or_alloc_mut(&wg)?, &dw);
+            add(grads.get_or_alloc_mut(&bg)?, &db);
+            Ok(())
         });
     }
     Ok(y.put_tape(tape))
 }
 
-/// Which outputs a ReLU kept, one bit each: the backward pass needs no copy of the output.
-pub(crate) struct ReluMask(Vec<u64>);
-
-impl ReluMask {
-    /// Applies ReLU in place and remembers where the input was positive.
-    pub(crate) fn apply(v: &mut [f32]) -> Self {
-        let mut bits = vec![0u64; v.len().div_ceil(64)];
-        for (word, chunk) in bits.iter_mut().zip(v.chunks_mut(64)) {
-            for (i, x) in chunk.iter_mut().enumerate() {
-                if *x > 0.0 {
-                    *word |= 1 << i;
-                } else {
-                    *x = 0.0;
-                }
-            }
-        }
-        Self(bits)
-    }
-
-    /// Zeroes the gradient where the ReLU was inactive.
-    pub(crate) fn backward(&self, grad: &mut [f32]) {
-        for (word, chunk) in self.0.iter().zip(grad.chunks_mut(64)) {
-            for (i, g) in chunk.iter_mut().enumerate() {
-                if word & (1 << i) == 0 {
-                    *g = 0.0;
-                }
-            }
-        }
+/// `acc += v`.
+pub(crate) fn add(acc: &mut [f32], v: &[f32]) {
+    for (a, b) in acc.iter_mut().zip(v) {
+        *a += b;
     }
 }
 
@@ -282,6 +259,9 @@ mod tests {
             for act in [Activation::Linear, Activation::Relu] {
                 let g = Geometry::conv(2, 7, 6, 2, 3, 3, s, p).unwrap();
                 check_fd(Direction::Conv, g, act);
+                // One input channel takes the direct (no im2col) path.
+                let g = Geometry::conv(2, 7, 6, 1, 3, 3, s, p).unwrap();
+                check_fd(Direction::Conv, g, act);
             }
         }
     }
@@ -293,6 +273,9 @@ mod tests {
         {
             for act in [Activation::Linear, Activation::Relu] {
                 let g = Geometry::conv_transpose(2, 4, 5, 3, 2, 3, s, p).unwrap();
+                check_fd(Direction::Transpose, g, act);
+                // One output channel takes the direct (no im2col) path.
+                let g = Geometry::conv_transpose(2, 4, 5, 3, 1, 3, s, p).unwrap();
                 check_fd(Direction::Transpose, g, act);
             }
         }
