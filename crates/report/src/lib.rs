@@ -1,1 +1,21 @@
-//! report
+//! `runner report`: comparison tables and pictures from results directories.
+//!
+//! [`load`] finds the sweeps under the given directories and reads their runs with polars (the
+//! combined Parquet files when they are current, the run folders otherwise), merging copies of a
+//! sweep from several machines. [`table`] aggregates a sweep's runs over seeds, one row per
+//! configuration, and [`render`] writes the tables as an aligned terminal table, Markdown, CSV or
+//! JSON. [`plots`] draws per-epoch curves and final-metric-vs-key pictures as PNG files.
+
+pub mod columns;
+pub mod error;
+pub mod load;
+pub mod plot;
+pub mod render;
+pub mod table;
+
+pub use columns::{resolve_key, Metric, Role, RUN_COLUMNS};
+pub use error::ReportError;
+pub use load::{find_sweep_dirs, load, select_sweep, RunCounts, Source, SweepResults, SweepSource};
+pub use plot::{plots, PlotOptions};
+pub use render::{render, Format};
+pub use table::{table, varying_keys, Stat, SweepTable, TableOptions, TableRow, Value};

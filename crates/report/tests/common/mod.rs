@@ -1,0 +1,48 @@
+//! Shared by the report's integration tests: the committed fixture results tree and copies of it.
+//!
+//! The fixture (`tests/fixtures/results/fixture`) was written by `runner sweep` on the synthetic
+//! dataset (ae and dae × latent_dim 2 and 32 × seeds 1 and 2) and then trimmed: model files and
+//! combined tables removed, the run `ae latent_dim=32 seed=2` deleted (a missing seed) and the
+//! run `dae latent_dim=32 seed=2` turned into one that diverged in its second epoch (its record
+//! and metrics.csv as `results` writes them for that case: one epoch, final metrics of epoch 1).
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+pub fn fixture_results() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/results")
+}
+
+pub fn fixture_sweep() -> PathBuf {
+    fixture_results().join("fixture")
+}
+
+/// The run that diverged, and the run whose configuration is missing its second seed.
+pub const DIVERGED: &str = "45edc61298b6";
+pub const LONE_SEED: &str = "73a6a2a03eae";
+
+/// Copies a directory tree (the fixture) to `to`.
+pub fn copy_tree(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let rel = entry.path().strip_prefix(from).unwrap();
+        let target = to.join(rel);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A run's `run.json` as JSON.
+pub fn record(sweep_dir: &Path, run_id: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(sweep_dir.join("runs").join(run_id).join("run.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+pub fn write_record(sweep_dir: &Path, run_id: &str, value: &serde_json::Value) {
+    let path = sweep_dir.join("runs").join(run_id).join("run.json");
+    std::fs::write(path, serde_json::to_string_pretty(value).unwrap() + "\n").unwrap();
+}

@@ -1,0 +1,315 @@
+//! What a reader of the tables relies on, checked against the fixture's own files: which runs are
+//! averaged, how seeds and missing seeds show, what `--group-by`, `--best`, `--sort` and
+//! `--metric` do, and that combined files, stale combined files and copies of a sweep from
+//! several machines all give the numbers of the run folders.
+
+mod common;
+
+use common::{copy_tree, fixture_results, fixture_sweep, record, write_record, DIVERGED, LONE_SEED};
+use report::{load, render, table, Format, Source, SweepResults, SweepTable, TableOptions, TableRow, Value};
+use std::path::Path;
+
+fn fixture() -> SweepResults {
+    let mut sweeps = load(&[fixture_results()]).unwrap();
+    assert_eq!(sweeps.len(), 1);
+    sweeps.remove(0)
+}
+
+fn options(metric: &str, group_by: &[&str], best: bool, sort: Option<&str>) -> TableOptions {
+    let group_by: Vec<String> = group_by.iter().map(|s| s.to_string()).collect();
+    TableOptions::new(metric, &group_by, best, sort).unwrap()
+}
+
+fn row<'a>(t: &'a SweepTable, keys: &[Value]) -> &'a TableRow {
+    t.rows.iter().find(|r| r.keys[..keys.len()] == *keys).unwrap()
+}
+
+fn text(s: &str) -> Value {
+    Value::Text(s.to_string())
+}
+
+fn final_bce(run_id: &str) -> f64 {
+    record(&fixture_sweep(), run_id)["final_metrics"]["test_bce"].as_f64().unwrap()
+}
+
+#[test]
+fn the_fixture_is_read_from_its_run_folders_with_its_description() {
+    let s = fixture();
+    assert_eq!(s.name, "fixture");
+    assert_eq!(s.description.as_deref(), Some("AE vs DAE across latent sizes (report test fixture)"));
+    assert_eq!(s.sources.len(), 1);
+    assert_eq!(s.sources[0].source, Source::RunFolders);
+    assert_eq!((s.counts.runs, s.counts.completed, s.counts.diverged, s.counts.failed), (7, 6, 1, 0));
+    assert_eq!(s.runs.height(), 7);
+    // 6 completed runs × 3 epochs + 1 epoch of the diverged run.
+    assert_eq!(s.metrics.height(), 19);
+}
+
+#[test]
+fn varying_keys_are_the_config_columns_with_several_values() {
+    assert_eq!(report::varying_keys(&fixture()).unwrap(), ["variant", "latent_dim", "noise_kind", "noise_level"]);
+}
+
+#[test]
+fn seeds_are_averaged_with_the_sample_std() {
+    let t = table(&fixture(), &TableOptions::default()).unwrap();
+    assert_eq!(t.keys, ["variant", "latent_dim", "noise_kind", "noise_level"]);
+    let r = row(&t, &[text("ae"), Value::Int(2)]);
+    let (a, b) = (final_bce("60ac263ecf14"), final_bce("376bee75e62f"));
+    let s = r.metrics[0];
+    assert_eq!(s.n, 2);
+    assert!((s.mean.unwrap() - (a + b) / 2.0).abs() < 1e-15);
+    // n − 1 in the denominator: for two values, |a − b| / √2.
+    assert!((s.std.unwrap() - (a - b).abs() / 2f64.sqrt()).abs() < 1e-15);
+    assert_eq!((r.runs, r.completed, r.diverged, r.failed), (2, 2, 0, 0));
+}
+
+#[test]
+fn a_diverged_run_is_counted_but_not_averaged() {
+    let t = table(&fixture(), &TableOptions::default()).unwrap();
+    let r = row(&t, &[text("dae"), Value::Int(32)]);
+    assert_eq!((r.runs, r.completed, r.diverged), (2, 1, 1));
+    // The diverged run has final metrics (of its first epoch) in run.json; they must not count.
+    let completed = final_bce("0f46bffbc172");
+    assert_ne!(final_bce(DIVERGED), completed);
+    assert_eq!(r.metrics[0].mean, Some(completed));
+    assert_eq!(r.metrics[0].std, None);
+    assert_eq!(r.metrics[0].n, 1);
+}
+
+#[test]
+fn a_missing_seed_shows_as_one_run_with_a_mean_only() {
+    let t = table(&fixture(), &TableOptions::default()).unwrap();
+    let r = row(&t, &[text("ae"), Value::Int(32)]);
+    assert_eq!((r.runs, r.completed), (1, 1));
+    assert_eq!(r.metrics[0].mean, Some(final_bce(LONE_SEED)));
+    assert_eq!(r.metrics[0].std, None);
+    let md = render(std::slice::from_ref(&t), Format::Markdown);
+    let line = md.lines().find(|l| l.starts_with("| ae | 32 |")).unwrap();
+    assert!(!line.contains('±'), "{line}");
+    assert!(md.lines().any(|l| l.starts_with("| ae | 2 |") && l.contains('±')), "{md}");
+}
+
+#[test]
+fn rows_are_sorted_by_the_keys_and_the_best_is_marked_once() {
+    let t = table(&fixture(), &TableOptions::default()).unwrap();
+    let keys: Vec<(Value, Value)> = t.rows.iter().map(|r| (r.keys[0].clone(), r.keys[1].clone())).collect();
+    assert_eq!(
+        keys,
+        [
+            (text("ae"), Value::Int(2)),
+            (text("ae"), Value::Int(32)),
+            (text("dae"), Value::Int(2)),
+            (text("dae"), Value::Int(32))
+        ]
+    );
+    let lowest = t.rows.iter().filter_map(|r| r.metrics[0].mean).fold(f64::INFINITY, f64::min);
+    let marked: Vec<&TableRow> = t.rows.iter().filter(|r| r.best).collect();
+    assert_eq!(marked.len(), 1);
+    assert_eq!(marked[0].metrics[0].mean, Some(lowest));
+}
+
+#[test]
+fn psnr_leads_and_the_highest_is_best() {
+    let t = table(&fixture(), &options("test_psnr", &[], false, None)).unwrap();
+    assert_eq!(t.metrics.iter().map(|m| m.name()).collect::<Vec<_>>(), ["test_psnr", "test_bce", "test_mse"]);
+    let highest = t.rows.iter().filter_map(|r| r.metrics[0].mean).fold(f64::NEG_INFINITY, f64::max);
+    let best = t.rows.iter().find(|r| r.best).unwrap();
+    assert_eq!(best.metrics[0].mean, Some(highest));
+}
+
+#[test]
+fn group_by_a_key_aggregates_over_the_others() {
+    let t = table(&fixture(), &options("test_bce", &["variant"], false, None)).unwrap();
+    assert_eq!(t.keys, ["variant"]);
+    let ae = row(&t, &[text("ae")]);
+    let dae = row(&t, &[text("dae")]);
+    assert_eq!((ae.runs, ae.completed, dae.runs, dae.completed, dae.diverged), (3, 3, 4, 3, 1));
+    let expected = (final_bce("60ac263ecf14") + final_bce("376bee75e62f") + final_bce(LONE_SEED)) / 3.0;
+    assert!((ae.metrics[0].mean.unwrap() - expected).abs() < 1e-15);
+    assert!(
+        t.notes.iter().any(|n| n == "aggregated over latent_dim, noise_kind, noise_level and seeds"),
+        "{:?}",
+        t.notes
+    );
+}
+
+#[test]
+fn best_picks_the_winning_configuration_per_group_and_names_it() {
+    let full = table(&fixture(), &TableOptions::default()).unwrap();
+    let t = table(&fixture(), &options("test_bce", &["model.latent_dim"], true, None)).unwrap();
+    assert_eq!(t.keys, ["latent_dim", "variant", "noise_kind", "noise_level"]);
+    assert_eq!(t.group_keys, 1);
+    assert_eq!(t.rows.len(), 2);
+    for r in &t.rows {
+        // The winner is the row of the full table with the lowest mean at that latent size.
+        let candidates = full.rows.iter().filter(|f| f.keys[1] == r.keys[0]);
+        let winner =
+            candidates.min_by(|a, b| a.metrics[0].mean.unwrap().total_cmp(&b.metrics[0].mean.unwrap())).unwrap();
+        assert_eq!(r.keys[1], winner.keys[0], "winning variant at latent_dim {:?}", r.keys[0]);
+        assert_eq!(r.metrics[0], winner.metrics[0]);
+    }
+    assert!(
+        t.notes
+            .iter()
+            .any(|n| n.contains("per latent_dim") && n.contains("chosen over variant, noise_kind, noise_level")),
+        "{:?}",
+        t.notes
+    );
+    // Without group keys: the one best configuration.
+    let t = table(&fixture(), &options("test_bce", &[], true, None)).unwrap();
+    let marked = full.rows.iter().find(|r| r.best).unwrap();
+    assert_eq!(t.rows.len(), 1);
+    assert_eq!((&t.rows[0].keys, t.rows[0].metrics[0]), (&marked.keys, marked.metrics[0]));
+    assert!(t.notes.iter().any(|n| n.starts_with("best configuration overall")), "{:?}", t.notes);
+}
+
+#[test]
+fn sort_by_a_metric_puts_the_best_first_and_unknown_columns_are_refused() {
+    let t = table(&fixture(), &options("test_bce", &[], false, Some("test_bce"))).unwrap();
+    let means: Vec<f64> = t.rows.iter().map(|r| r.metrics[0].mean.unwrap()).collect();
+    assert!(means.windows(2).all(|w| w[0] <= w[1]), "{means:?}");
+    assert!(t.rows[0].best);
+    let t = table(&fixture(), &options("test_bce", &[], false, Some("model.latent_dim"))).unwrap();
+    assert_eq!(t.rows.iter().map(|r| r.keys[1].clone()).collect::<Vec<_>>()[..2], [Value::Int(2), Value::Int(2)]);
+    let e = table(&fixture(), &options("test_bce", &[], false, Some("accuracy"))).unwrap_err().to_string();
+    assert!(e.contains("sweep fixture") && e.contains("accuracy") && e.contains("allowed: variant, latent_dim"), "{e}");
+}
+
+#[test]
+fn a_metric_no_run_has_leaves_the_table_unmarked_with_a_note() {
+    let t = table(&fixture(), &options("noisy_test_bce", &["variant"], false, None)).unwrap();
+    // Plain auto-encoders have no noisy metrics; the denoising ones do.
+    assert_eq!(row(&t, &[text("ae")]).metrics[0].mean, None);
+    assert!(row(&t, &[text("dae")]).metrics[0].mean.is_some());
+    assert!(row(&t, &[text("dae")]).best);
+}
+
+#[test]
+fn a_sweep_directory_given_directly_and_twice_is_read_once() {
+    let sweeps = load(&[fixture_sweep(), fixture_results()]).unwrap();
+    assert_eq!(sweeps.len(), 1);
+    assert_eq!(sweeps[0].counts.runs, 7);
+}
+
+#[test]
+fn missing_and_empty_directories_are_errors_naming_them() {
+    let e = load(&[Path::new("no/such/results").to_path_buf()]).unwrap_err().to_string();
+    assert!(e.contains("no/such/results") && e.contains("no such directory"), "{e}");
+    let dir = tempfile::tempdir().unwrap();
+    let e = load(&[dir.path().to_path_buf()]).unwrap_err().to_string();
+    assert!(e.contains("no sweeps under") && e.contains("runs/"), "{e}");
+    let e = report::select_sweep(load(&[fixture_results()]).unwrap(), "tiny").unwrap_err().to_string();
+    assert!(e.contains("--sweep tiny") && e.contains("found: fixture"), "{e}");
+}
+
+#[test]
+fn current_combined_files_are_scanned_and_give_the_same_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep_dir = dir.path().join("fixture");
+    copy_tree(&fixture_sweep(), &sweep_dir);
+    results::SweepDir { dir: sweep_dir.clone() }.rebuild().unwrap();
+    let sweeps = load(&[dir.path().to_path_buf()]).unwrap();
+    assert_eq!(sweeps[0].sources[0].source, Source::Combined);
+    let from_folders = table(&fixture(), &TableOptions::default()).unwrap();
+    let from_parquet = table(&sweeps[0], &TableOptions::default()).unwrap();
+    assert_eq!(from_parquet, from_folders);
+}
+
+#[test]
+fn stale_combined_files_are_not_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep_dir = dir.path().join("fixture");
+    copy_tree(&fixture_sweep(), &sweep_dir);
+    results::SweepDir { dir: sweep_dir.clone() }.rebuild().unwrap();
+    // A run finishes differently after the combined files were written.
+    let mut r = record(&sweep_dir, LONE_SEED);
+    r["status"] = "failed".into();
+    r["error"] = "out of memory".into();
+    write_record(&sweep_dir, LONE_SEED, &r);
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    let run_json = sweep_dir.join("runs").join(LONE_SEED).join("run.json");
+    std::fs::File::options().write(true).open(&run_json).unwrap().set_modified(later).unwrap();
+
+    let sweeps = load(&[dir.path().to_path_buf()]).unwrap();
+    assert_eq!(sweeps[0].sources[0].source, Source::RunFolders);
+    assert_eq!(sweeps[0].counts.failed, 1);
+    let t = table(&sweeps[0], &TableOptions::default()).unwrap();
+    let r = row(&t, &[text("ae"), Value::Int(32)]);
+    assert_eq!((r.completed, r.failed, r.metrics[0].mean), (0, 1, None));
+}
+
+#[test]
+fn copies_of_a_sweep_are_merged_preferring_completed_then_newest() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("machine-a/fixture");
+    let b = dir.path().join("machine-b/fixture");
+    copy_tree(&fixture_sweep(), &a);
+    copy_tree(&fixture_sweep(), &b);
+    // Machine a was killed while it reran one run; machine b finished it.
+    let mut running = record(&a, LONE_SEED);
+    running["status"] = "running".into();
+    running["finished_at"] = serde_json::Value::Null;
+    running["final_metrics"] = serde_json::Value::Null;
+    write_record(&a, LONE_SEED, &running);
+    // Both finished another run; b's copy is newer and differs.
+    let other = "60ac263ecf14";
+    let mut newer = record(&b, other);
+    newer["finished_at"] = "2099-01-01T00:00:00Z".into();
+    newer["final_metrics"]["test_bce"] = 0.5.into();
+    write_record(&b, other, &newer);
+
+    let sweeps = load(&[dir.path().to_path_buf()]).unwrap();
+    assert_eq!(sweeps.len(), 1);
+    let s = &sweeps[0];
+    assert_eq!(s.sources.len(), 2);
+    assert_eq!((s.counts.runs, s.counts.completed, s.counts.running), (7, 6, 0));
+    // Each kept run's epochs once: no duplicated rows from the second copy.
+    assert_eq!(s.metrics.height(), 19);
+    let t = table(s, &TableOptions::default()).unwrap();
+    let lone = row(&t, &[text("ae"), Value::Int(32)]);
+    assert_eq!(lone.metrics[0].mean, Some(final_bce(LONE_SEED)));
+    let pair = row(&t, &[text("ae"), Value::Int(2)]);
+    assert!((pair.metrics[0].mean.unwrap() - (0.5 + final_bce("376bee75e62f")) / 2.0).abs() < 1e-15);
+}
+
+#[test]
+fn group_keys_and_metrics_are_checked_before_reading() {
+    let e = TableOptions::new("test_ssim", &[], false, None).unwrap_err().to_string();
+    assert!(e.contains("--metric test_ssim") && e.contains("allowed: test_bce"), "{e}");
+    let e = TableOptions::new("test_bce", &["model.size".to_string()], false, None).unwrap_err().to_string();
+    assert!(e.contains("--group-by model.size") && e.contains("latent_dim"), "{e}");
+    let o =
+        TableOptions::new("test_bce", &["noise.kind".into(), "noise_kind".into(), "train.seed".into()], false, None)
+            .unwrap();
+    assert_eq!(o.group_by, ["noise_kind", "seed"]);
+}
+
+#[test]
+fn best_epoch_is_where_the_seed_mean_curve_is_best() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep_dir = dir.path().join("fixture");
+    copy_tree(&fixture_sweep(), &sweep_dir);
+    // dae latent_dim=32 has one completed run (0f46bffbc172): make its last epoch worse than the
+    // second, as when a model starts to overfit.
+    let csv = sweep_dir.join("runs/0f46bffbc172/metrics.csv");
+    let written = std::fs::read_to_string(&csv).unwrap();
+    let mut lines: Vec<String> = written.lines().map(str::to_string).collect();
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let bce = header.iter().position(|h| *h == "test_bce").unwrap();
+    let psnr = header.iter().position(|h| *h == "test_psnr").unwrap();
+    let mut last: Vec<String> = lines[3].split(',').map(str::to_string).collect();
+    assert_eq!(last[header.iter().position(|h| *h == "epoch").unwrap()], "3");
+    last[bce] = "0.9".to_string();
+    last[psnr] = "1.0".to_string();
+    lines[3] = last.join(",");
+    std::fs::write(&csv, lines.join("\n") + "\n").unwrap();
+
+    let sweeps = load(&[dir.path().to_path_buf()]).unwrap();
+    let t = table(&sweeps[0], &TableOptions::default()).unwrap();
+    assert_eq!(row(&t, &[text("dae"), Value::Int(32)]).best_epoch, Some(2));
+    assert_eq!(row(&t, &[text("dae"), Value::Int(2)]).best_epoch, Some(3));
+    // PSNR is best where it is highest.
+    let t = table(&sweeps[0], &options("test_psnr", &[], false, None)).unwrap();
+    assert_eq!(row(&t, &[text("dae"), Value::Int(32)]).best_epoch, Some(2));
+}

@@ -1,0 +1,64 @@
+//! `runner report`: checks the options, reads the sweeps under the given directories, prints (or
+//! writes) their comparison tables and, with `--plots`, draws their pictures. Fails when no sweep
+//! has a completed run, after showing what there is, so that a script notices.
+
+use crate::cli::{Format, ReportArgs};
+use anyhow::{bail, Context, Result};
+use report::{PlotOptions, TableOptions};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+pub fn run(args: ReportArgs) -> Result<ExitCode> {
+    // Options first: a typo is reported before anything is read.
+    let options = TableOptions::new(&args.metric, &args.group_by, args.best, args.sort.as_deref())?;
+    let paths = if args.paths.is_empty() { vec![PathBuf::from("results")] } else { args.paths.clone() };
+    let mut sweeps = report::load(&paths)?;
+    if let Some(name) = &args.sweep {
+        sweeps = report::select_sweep(sweeps, name)?;
+    }
+    let tables = sweeps.iter().map(|s| report::table(s, &options)).collect::<Result<Vec<_>, _>>()?;
+    let format = match args.format {
+        Format::Table => report::Format::Table,
+        Format::Markdown => report::Format::Markdown,
+        Format::Csv => report::Format::Csv,
+        Format::Json => report::Format::Json,
+    };
+    let text = report::render(&tables, format);
+    match &args.output {
+        Some(path) => {
+            results::atomic::write(path, text.as_bytes()).with_context(|| format!("--output {}", path.display()))?;
+            eprintln!("wrote {}", path.display());
+        }
+        None => print!("{text}"),
+    }
+
+    if args.plots {
+        let plot = PlotOptions::new(options.metric);
+        for sweep in &sweeps {
+            let Some(first) = sweep.sources.first() else { continue };
+            let dir = first.dir.join("plots");
+            let written = report::plots(sweep, &plot, &dir)?;
+            if written.is_empty() {
+                eprintln!("{}: no completed runs, nothing to plot", sweep.name);
+            }
+            // Paths go to stderr so that CSV or JSON on stdout stays machine-readable.
+            for path in written {
+                eprintln!("wrote {}", path.display());
+            }
+        }
+    }
+
+    if !sweeps.iter().any(|s| s.counts.completed > 0) {
+        let what: Vec<String> = sweeps
+            .iter()
+            .map(|s| {
+                format!(
+                    "{}: {} runs, {} diverged, {} failed",
+                    s.name, s.counts.runs, s.counts.diverged, s.counts.failed
+                )
+            })
+            .collect();
+        bail!("no sweep has a completed run ({}); nothing to compare", what.join("; "));
+    }
+    Ok(ExitCode::SUCCESS)
+}
