@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The reproducibility job CI runs after the tests:
+#   1. the smoke sweep twice, into two fresh directories: every metric of every epoch must be
+#      bit-identical (same file, seed, data and thread count);
+#   2. `runner check` of the committed reference results/reference/smoke: every run retrained
+#      from its recorded config must match within 1e-4 (relative), which absorbs float
+#      summation-order differences between CPU instruction sets (see the README).
+# Usage: scripts/reproduce.sh   (from anywhere; builds the release runner if needed)
+# Env: RUNNER (default: target/release/runner), RUNNER_DATA_DIR (default: data), THREADS (default 2)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+RUNNER="${RUNNER:-target/release/runner}"
+THREADS="${THREADS:-2}"
+[[ -x "$RUNNER" ]] || cargo build --release --quiet -p runner
+export RUNNER_DATA_DIR="${RUNNER_DATA_DIR:-data}"
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/reproduce.XXXXXX")"
+trap 'rm -rf -- "$work"' EXIT
+
+for side in a b; do
+    echo "--- smoke sweep into $work/$side"
+    "$RUNNER" sweep experiments/smoke.toml --results-dir "$work/$side" --threads "$THREADS" --progress plain
+done
+echo "--- the two sweeps must agree bit for bit"
+"$RUNNER" compare "$work/a/smoke" "$work/b/smoke"
+
+echo "--- the committed reference must reproduce"
+"$RUNNER" check results/reference/smoke --all --tolerance 1e-4 --threads "$THREADS"
