@@ -195,6 +195,9 @@ fn transpose_out(len: usize, k: usize, s: usize, padding: Padding) -> (usize, us
 
 /// Fills `col` (`[n·positions, patch]`) with the patches of `n` samples of `big`.
 pub(crate) fn im2col(g: &Geometry, big: &[f32], n: usize, col: &mut [f32]) {
+    if g.big_c == 1 {
+        return im2col_single_channel(g, big, n, col);
+    }
     let (k, s, c) = (g.kernel, g.stride, g.big_c);
     let row_len = g.patch();
     for b in 0..n {
@@ -217,7 +220,11 @@ pub(crate) fn im2col(g: &Geometry, big: &[f32], n: usize, col: &mut [f32]) {
                         if iw < 0 || iw >= g.big_w as isize {
                             d.fill(0.0);
                         } else {
-                            d.copy_from_slice(&line[iw as usize * c..(iw as usize + 1) * c]);
+                            // A loop, not `copy_from_slice`: a `memcpy` call per 32–64 floats costs
+                            // more than the copy.
+                            for (d, s) in d.iter_mut().zip(&line[iw as usize * c..(iw as usize + 1) * c]) {
+                                *d = *s;
+                            }
                         }
                     }
                 }
@@ -228,6 +235,9 @@ pub(crate) fn im2col(g: &Geometry, big: &[f32], n: usize, col: &mut [f32]) {
 
 /// Adds the patches in `col` back into `n` samples of `big` (the adjoint of [`im2col`]).
 pub(crate) fn col2im_add(g: &Geometry, col: &[f32], n: usize, big: &mut [f32]) {
+    if g.big_c == 1 {
+        return col2im_add_single_channel(g, col, n, big);
+    }
     let (k, s, c) = (g.kernel, g.stride, g.big_c);
     let row_len = g.patch();
     for b in 0..n {
@@ -251,6 +261,67 @@ pub(crate) fn col2im_add(g: &Geometry, col: &[f32], n: usize, big: &mut [f32]) {
                         for (d, v) in img[at..at + c].iter_mut().zip(src) {
                             *d += v;
                         }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// For kernel tap `(kh, kw)` and small-side row `oh`: the big-side row and the range of small-side
+/// columns whose source pixel lies inside the big image (the offset of column `ow`'s source is
+/// `ow·stride + kw − pad_left`); `None` when the whole row falls in the padding.
+#[inline(always)]
+pub(crate) fn tap_span(g: &Geometry, kh: usize, kw: usize, oh: usize) -> Option<(usize, std::ops::Range<usize>)> {
+    let ih = (oh * g.stride + kh) as isize - g.pad_top as isize;
+    if ih < 0 || ih >= g.big_h as isize {
+        return None;
+    }
+    // iw = ow·s + kw − pl must lie in [0, big_w).
+    let first = g.pad_left as isize - kw as isize;
+    let lo = if first <= 0 { 0 } else { (first as usize).div_ceil(g.stride) };
+    let last = g.big_w as isize - 1 + g.pad_left as isize - kw as isize;
+    let hi = if last < 0 { 0 } else { (last as usize / g.stride + 1).min(g.small_w) };
+    Some((ih as usize, lo.min(hi)..hi))
+}
+
+/// [`im2col`] for a one-channel big side, tap by tap: each patch entry is one float, so walking
+/// a tap across a row beats copying 1-float slices per position.
+fn im2col_single_channel(g: &Geometry, big: &[f32], n: usize, col: &mut [f32]) {
+    let (k, patch, sw) = (g.kernel, g.patch(), g.small_w);
+    for b in 0..n {
+        let img = &big[b * g.big_len()..(b + 1) * g.big_len()];
+        for kh in 0..k {
+            for kw in 0..k {
+                let t = kh * k + kw;
+                for oh in 0..g.small_h {
+                    let base = (b * g.positions() + oh * sw) * patch + t;
+                    let (ih, span) = tap_span(g, kh, kw, oh).unwrap_or((0, 0..0));
+                    for ow in (0..span.start).chain(span.end..sw) {
+                        col[base + ow * patch] = 0.0;
+                    }
+                    for ow in span {
+                        col[base + ow * patch] = img[ih * g.big_w + ow * g.stride + kw - g.pad_left];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// [`col2im_add`] for a one-channel big side, tap by tap.
+fn col2im_add_single_channel(g: &Geometry, col: &[f32], n: usize, big: &mut [f32]) {
+    let (k, patch, sw) = (g.kernel, g.patch(), g.small_w);
+    for b in 0..n {
+        let img = &mut big[b * g.big_len()..(b + 1) * g.big_len()];
+        for kh in 0..k {
+            for kw in 0..k {
+                let t = kh * k + kw;
+                for oh in 0..g.small_h {
+                    let Some((ih, span)) = tap_span(g, kh, kw, oh) else { continue };
+                    let base = (b * g.positions() + oh * sw) * patch + t;
+                    for ow in span {
+                        img[ih * g.big_w + ow * g.stride + kw - g.pad_left] += col[base + ow * patch];
                     }
                 }
             }
@@ -518,10 +589,15 @@ mod tests {
     fn scatter_is_the_adjoint_of_gather() {
         // ⟨conv(u), v⟩ = ⟨u, conv_transpose(v)⟩ for the same weights: the transposed convolution
         // is exactly the adjoint, which is what TensorFlow's Conv2DTranspose computes.
-        for (h, k, s, p) in
-            [(14, 3, 2, Padding::Same), (28, 3, 1, Padding::Same), (9, 3, 3, Padding::Valid), (11, 5, 2, Padding::Same)]
-        {
-            let g = Geometry::conv(2, h, h, 3, 4, k, s, p).unwrap();
+        for (h, k, s, p, c) in [
+            (14, 3, 2, Padding::Same, 3),
+            (28, 3, 1, Padding::Same, 3),
+            (9, 3, 3, Padding::Valid, 3),
+            (11, 5, 2, Padding::Same, 3),
+            (28, 3, 1, Padding::Same, 1),
+            (13, 3, 2, Padding::Valid, 1),
+        ] {
+            let g = Geometry::conv(2, h, h, c, 4, k, s, p).unwrap();
             let u = values(2 * g.big_len(), 3);
             let v = values(2 * g.small_len(), 4);
             let w = values(g.weight_len(), 5);

@@ -80,6 +80,20 @@ impl LayerShape {
     }
 }
 
+/// Sets every row of `out` (rows of `row.len()` values) to `row`. A loop rather than
+/// `copy_from_slice`, which calls `memcpy` for every row: ruinous for one-channel rows.
+fn fill_rows(out: &mut [f32], row: &[f32]) {
+    if let [v] = row {
+        out.fill(*v);
+        return;
+    }
+    for px in out.chunks_exact_mut(row.len()) {
+        for (d, s) in px.iter_mut().zip(row) {
+            *d = *s;
+        }
+    }
+}
+
 /// `y = act(layer(x) + b)` for `batch` samples.
 pub fn forward(l: &LayerShape, batch: usize, x: &[f32], w: &[f32], b: &[f32], y: &mut [f32]) -> Result<(), NnError> {
     let g = l.geometry.with_batch(batch);
@@ -94,10 +108,8 @@ pub fn forward(l: &LayerShape, batch: usize, x: &[f32], w: &[f32], b: &[f32], y:
     let (patch, rows) = (g.patch(), g.positions());
     y.par_chunks_mut(chunk * l.out_len()).zip(x.par_chunks(chunk * l.in_len())).try_for_each(|(yc, xc)| {
         let n = yc.len() / l.out_len();
-        for px in yc.chunks_exact_mut(l.out_c()) {
-            px.copy_from_slice(b);
-        }
-        if g.big_c == 1 {
+        fill_rows(yc, b);
+        if g.big_c == 1 && g.small_c == 1 {
             if l.transpose {
                 direct::scatter(&g, n, xc, w, yc);
             } else {
@@ -236,7 +248,7 @@ fn group_backward(
             }
         }
         let dxc = dx.as_deref_mut().map(|d| &mut d[start * in_len..(start + n) * in_len]);
-        if g.big_c == 1 {
+        if g.big_c == 1 && g.small_c == 1 {
             if l.transpose {
                 direct::weight_grad(g, n, gyc, xc, dw);
                 if let Some(dxc) = dxc {
@@ -278,93 +290,94 @@ fn group_backward(
     Ok(())
 }
 
-/// Layers whose big side has one channel (the first convolution, the last two transposed
-/// convolutions): an im2col matrix would be mostly one-float copies and a product with 1 or 9
-/// columns, so these loop over positions and taps directly, vectorised along the small side's
-/// channels.
+/// Layers with one channel on both sides (the last transposed convolution): a 3×3 stencil. The
+/// products have a single column, so these loop tap by tap along rows instead, where the inner
+/// loop is a plain (vectorisable) sweep.
 mod direct {
-    use crate::kernels::Geometry;
+    use crate::kernels::{tap_span, Geometry};
 
-    /// Calls `f(position, tap, big index)` for every valid (output position, kernel tap) of one
-    /// sample, positions in order.
+    /// Calls `f(tap, small start, big start, count)` for every tap and small-side row: the row's
+    /// valid columns read small `[small start + i]` and big `[big start + i·stride]`, i < count.
     #[inline(always)]
-    fn taps(g: &Geometry, mut f: impl FnMut(usize, usize, usize)) {
-        let k = g.kernel;
-        for oh in 0..g.small_h {
-            for ow in 0..g.small_w {
-                let p = oh * g.small_w + ow;
-                for kh in 0..k {
-                    let ih = (oh * g.stride + kh) as isize - g.pad_top as isize;
-                    if ih < 0 || ih >= g.big_h as isize {
-                        continue;
-                    }
-                    for kw in 0..k {
-                        let iw = (ow * g.stride + kw) as isize - g.pad_left as isize;
-                        if iw < 0 || iw >= g.big_w as isize {
-                            continue;
-                        }
-                        f(p, kh * k + kw, ih as usize * g.big_w + iw as usize);
+    fn rows(g: &Geometry, mut f: impl FnMut(usize, usize, usize, usize)) {
+        for kh in 0..g.kernel {
+            for kw in 0..g.kernel {
+                for oh in 0..g.small_h {
+                    if let Some((ih, span)) = tap_span(g, kh, kw, oh) {
+                        let big_start = ih * g.big_w + span.start * g.stride + kw - g.pad_left;
+                        f(kh * g.kernel + kw, oh * g.small_w + span.start, big_start, span.len());
                     }
                 }
             }
         }
     }
 
-    /// `small[p, :] += Σ_tap big[src(p, tap)] · W[tap, :]` for `n` samples.
+    /// `small[p] += Σ_tap big[src(p, tap)] · w[tap]` for `n` samples.
     pub(super) fn gather(g: &Geometry, n: usize, big: &[f32], w: &[f32], small: &mut [f32]) {
-        let c = g.small_c;
         for b in 0..n {
             let img = &big[b * g.big_len()..(b + 1) * g.big_len()];
             let out = &mut small[b * g.small_len()..(b + 1) * g.small_len()];
-            taps(g, |p, t, i| {
-                let v = img[i];
-                for (o, wv) in out[p * c..(p + 1) * c].iter_mut().zip(&w[t * c..(t + 1) * c]) {
-                    *o += v * wv;
+            rows(g, |t, so, bo, len| {
+                let (wt, o) = (w[t], &mut out[so..so + len]);
+                if g.stride == 1 {
+                    for (o, v) in o.iter_mut().zip(&img[bo..bo + len]) {
+                        *o += v * wt;
+                    }
+                } else {
+                    for (o, v) in o.iter_mut().zip(img[bo..].iter().step_by(g.stride)) {
+                        *o += v * wt;
+                    }
                 }
             });
         }
     }
 
-    /// `big[src(p, tap)] += small[p, :] · W[tap, :]` for `n` samples (the adjoint of [`gather`]).
+    /// `big[src(p, tap)] += small[p] · w[tap]` for `n` samples (the adjoint of [`gather`]).
     pub(super) fn scatter(g: &Geometry, n: usize, small: &[f32], w: &[f32], big: &mut [f32]) {
-        let c = g.small_c;
         for b in 0..n {
             let inp = &small[b * g.small_len()..(b + 1) * g.small_len()];
             let img = &mut big[b * g.big_len()..(b + 1) * g.big_len()];
-            taps(g, |p, t, i| img[i] += dot(&inp[p * c..(p + 1) * c], &w[t * c..(t + 1) * c]));
+            rows(g, |t, so, bo, len| {
+                let (wt, i) = (w[t], &inp[so..so + len]);
+                if g.stride == 1 {
+                    for (d, v) in img[bo..bo + len].iter_mut().zip(i) {
+                        *d += v * wt;
+                    }
+                } else {
+                    for (d, v) in img[bo..].iter_mut().step_by(g.stride).zip(i) {
+                        *d += v * wt;
+                    }
+                }
+            });
         }
     }
 
-    /// `dW[tap, :] += Σ_p big[src(p, tap)] · small[p, :]` for `n` samples.
+    /// `dw[tap] += Σ_p big[src(p, tap)] · small[p]` for `n` samples.
     pub(super) fn weight_grad(g: &Geometry, n: usize, big: &[f32], small: &[f32], dw: &mut [f32]) {
-        let c = g.small_c;
         for b in 0..n {
             let img = &big[b * g.big_len()..(b + 1) * g.big_len()];
             let s = &small[b * g.small_len()..(b + 1) * g.small_len()];
-            taps(g, |p, t, i| {
-                let v = img[i];
-                for (d, x) in dw[t * c..(t + 1) * c].iter_mut().zip(&s[p * c..(p + 1) * c]) {
-                    *d += v * x;
-                }
+            rows(g, |t, so, bo, len| {
+                let sm = &s[so..so + len];
+                dw[t] += if g.stride == 1 {
+                    dot(&img[bo..bo + len], sm)
+                } else {
+                    img[bo..].iter().step_by(g.stride).zip(sm).fold(0.0f32, |acc, (a, b)| acc + a * b)
+                };
             });
         }
     }
 
     /// A dot product with eight running sums (in a fixed order), so that it vectorises.
-    #[inline(always)]
     fn dot(a: &[f32], b: &[f32]) -> f32 {
         let mut acc = [0.0f32; 8];
         let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
-        let (ar, br) = (ac.remainder(), bc.remainder());
+        let tail: f32 = ac.remainder().iter().zip(bc.remainder()).map(|(x, y)| x * y).sum();
         for (x, y) in ac.zip(bc) {
             for i in 0..8 {
                 acc[i] += x[i] * y[i];
             }
         }
-        let mut sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-        for (x, y) in ar.iter().zip(br) {
-            sum += x * y;
-        }
-        sum
+        ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
     }
 }

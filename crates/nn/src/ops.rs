@@ -259,8 +259,10 @@ mod tests {
             for act in [Activation::Linear, Activation::Relu] {
                 let g = Geometry::conv(2, 7, 6, 2, 3, 3, s, p).unwrap();
                 check_fd(Direction::Conv, g, act);
-                // One input channel takes the direct (no im2col) path.
+                // One input channel: the single-channel im2col; one on both sides: direct loops.
                 let g = Geometry::conv(2, 7, 6, 1, 3, 3, s, p).unwrap();
+                check_fd(Direction::Conv, g, act);
+                let g = Geometry::conv(2, 7, 6, 1, 1, 3, s, p).unwrap();
                 check_fd(Direction::Conv, g, act);
             }
         }
@@ -274,8 +276,10 @@ mod tests {
             for act in [Activation::Linear, Activation::Relu] {
                 let g = Geometry::conv_transpose(2, 4, 5, 3, 2, 3, s, p).unwrap();
                 check_fd(Direction::Transpose, g, act);
-                // One output channel takes the direct (no im2col) path.
+                // One output channel: the single-channel col2im; one on both sides: direct loops.
                 let g = Geometry::conv_transpose(2, 4, 5, 3, 1, 3, s, p).unwrap();
+                check_fd(Direction::Transpose, g, act);
+                let g = Geometry::conv_transpose(2, 4, 5, 1, 1, 3, s, p).unwrap();
                 check_fd(Direction::Transpose, g, act);
             }
         }
