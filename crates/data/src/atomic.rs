@@ -16,7 +16,7 @@ pub(crate) fn write_atomic<F>(path: &Path, write: F) -> Result<()>
 where
     F: FnOnce(&mut dyn Write) -> io::Result<()>,
 {
-    let err = |source| DataError::Write { file: path.to_path_buf(), source };
+    let err = |cause| DataError::Write { file: path.to_path_buf(), cause };
     let Some(name) = path.file_name() else {
         return Err(err(io::Error::new(io::ErrorKind::InvalidInput, "the path has no file name")));
     };

@@ -8,11 +8,11 @@ pub enum DataError {
     #[error("missing file {}: {hint}", file.display())]
     Missing { file: PathBuf, hint: String },
 
-    #[error("cannot read {}: {source}", file.display())]
-    Read { file: PathBuf, source: std::io::Error },
+    #[error("cannot read {}: {cause}", file.display())]
+    Read { file: PathBuf, cause: std::io::Error },
 
-    #[error("cannot write {}: {source}", file.display())]
-    Write { file: PathBuf, source: std::io::Error },
+    #[error("cannot write {}: {cause}", file.display())]
+    Write { file: PathBuf, cause: std::io::Error },
 
     #[error("{} is empty; expected {expected}", file.display())]
     Empty { file: PathBuf, expected: &'static str },

@@ -124,7 +124,7 @@ fn read_idx(path: &Path, magic: u32, check_dims: impl Fn(&[u32]) -> Result<(), S
     let file = path.to_path_buf();
     let raw = fs::read(path).map_err(|source| match source.kind() {
         io::ErrorKind::NotFound => DataError::Missing { file: file.clone(), hint: "no such file".to_string() },
-        _ => DataError::Read { file: file.clone(), source },
+        _ => DataError::Read { file: file.clone(), cause: source },
     })?;
     if raw.is_empty() {
         return Err(DataError::Empty { file, expected: "an IDX file (raw or gzip)" });
@@ -140,7 +140,7 @@ fn read_idx(path: &Path, magic: u32, check_dims: impl Fn(&[u32]) -> Result<(), S
             };
             DataError::Gzip { file: path.to_path_buf(), message }
         } else {
-            DataError::Read { file: path.to_path_buf(), source: e }
+            DataError::Read { file: path.to_path_buf(), cause: e }
         }
     };
 

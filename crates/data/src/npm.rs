@@ -89,7 +89,7 @@ fn read_digit(path: &Path) -> Result<Vec<u8>> {
             file: path.to_path_buf(),
             hint: "the package must hold digits 0.json … 9.json".to_string(),
         },
-        _ => DataError::Read { file: path.to_path_buf(), source },
+        _ => DataError::Read { file: path.to_path_buf(), cause: source },
     })?;
     let parsed: DigitFile = serde_json::from_slice(&text).map_err(|e| DataError::Json {
         file: path.to_path_buf(),

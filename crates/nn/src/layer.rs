@@ -105,24 +105,39 @@ pub fn forward(l: &LayerShape, batch: usize, x: &[f32], w: &[f32], b: &[f32], y:
         return Ok(());
     }
     let chunk = g.chunk();
-    let (patch, rows) = (g.patch(), g.positions());
-    y.par_chunks_mut(chunk * l.out_len()).zip(x.par_chunks(chunk * l.in_len())).try_for_each(|(yc, xc)| {
+    y.par_chunks_mut(chunk * l.out_len())
+        .zip(x.par_chunks(chunk * l.in_len()))
+        .try_for_each(|(yc, xc)| forward_samples(l, &g, xc, w, b, yc))
+}
+
+/// The forward pass of the samples in `x` (a whole number of them), on this thread, in chunks of
+/// the geometry's size.
+pub(crate) fn forward_samples(
+    l: &LayerShape,
+    g: &Geometry,
+    x: &[f32],
+    w: &[f32],
+    b: &[f32],
+    y: &mut [f32],
+) -> Result<(), NnError> {
+    let (patch, rows, chunk) = (g.patch(), g.positions(), g.chunk());
+    for (yc, xc) in y.chunks_mut(chunk * l.out_len()).zip(x.chunks(chunk * l.in_len())) {
         let n = yc.len() / l.out_len();
         fill_rows(yc, b);
         if g.big_c == 1 && g.small_c == 1 {
             if l.transpose {
-                direct::scatter(&g, n, xc, w, yc);
+                direct::scatter(g, n, xc, w, yc);
             } else {
-                direct::gather(&g, n, xc, w, yc);
+                direct::gather(g, n, xc, w, yc);
             }
         } else {
             with_col(n * rows * patch, |col| {
                 if l.transpose {
                     matmul(col, patch, false, View::rows(xc, n * rows, g.small_c), View::cols(w, g.small_c, patch))?;
-                    col2im_add(&g, col, n, yc);
+                    col2im_add(g, col, n, yc);
                     Ok(())
                 } else {
-                    im2col(&g, xc, n, col);
+                    im2col(g, xc, n, col);
                     matmul(yc, g.small_c, true, View::rows(col, n * rows, patch), View::rows(w, patch, g.small_c))
                 }
             })?;
@@ -134,8 +149,8 @@ pub fn forward(l: &LayerShape, batch: usize, x: &[f32], w: &[f32], b: &[f32], y:
                 *v = if *v < 0.0 { 0.0 } else { *v };
             }
         }
-        Ok(())
-    })
+    }
+    Ok(())
 }
 
 /// Gradients of a layer given its input `x`, its output `y` (needed for the ReLU mask only) and
@@ -185,7 +200,7 @@ pub fn backward(
     partials.resize(groups * part_len, 0.0);
 
     let work = |part: &mut [f32], gy: &mut [f32], x: &[f32], y: &[f32], dx: Option<&mut [f32]>| {
-        group_backward(l, &g, chunk, w, part, gy, x, y, dx)
+        backward_samples(l, &g, w, part, gy, x, y, dx)
     };
     let parts = partials.par_chunks_mut(part_len);
     let gys = gy.par_chunks_mut(group_samples * l.out_len());
@@ -214,12 +229,13 @@ pub fn backward(
     Ok(())
 }
 
-/// The chunks of one group, in order: their weight and bias gradients summed into `part`.
+/// The backward pass of the samples in `gy`, on this thread, chunk by chunk in order: their
+/// weight and bias gradients are added into `part` (`[dw, db]`), `dx` is overwritten. `y` is
+/// only read for a ReLU layer.
 #[allow(clippy::too_many_arguments)]
-fn group_backward(
+pub(crate) fn backward_samples(
     l: &LayerShape,
     g: &Geometry,
-    chunk: usize,
     w: &[f32],
     part: &mut [f32],
     gy: &mut [f32],
@@ -227,7 +243,7 @@ fn group_backward(
     y: &[f32],
     mut dx: Option<&mut [f32]>,
 ) -> Result<(), NnError> {
-    let (patch, rows) = (g.patch(), g.positions());
+    let (patch, rows, chunk) = (g.patch(), g.positions(), g.chunk());
     let (dw, db) = part.split_at_mut(w.len());
     let (in_len, out_len) = (l.in_len(), l.out_len());
     let samples = gy.len() / out_len;
@@ -236,15 +252,21 @@ fn group_backward(
         let n = chunk.min(samples - start);
         let gyc = &mut gy[start * out_len..(start + n) * out_len];
         let xc = &x[start * in_len..(start + n) * in_len];
+        // One pass: the ReLU mask, then the bias gradient's column sums.
+        let oc = l.out_c();
         if l.relu {
             let yc = &y[start * out_len..(start + n) * out_len];
-            for (d, &v) in gyc.iter_mut().zip(yc) {
-                *d = if v > 0.0 { *d } else { 0.0 };
+            for (gp, yp) in gyc.chunks_exact_mut(oc).zip(yc.chunks_exact(oc)) {
+                for ((d, g), &v) in db.iter_mut().zip(gp.iter_mut()).zip(yp) {
+                    *g = if v > 0.0 { *g } else { 0.0 };
+                    *d += *g;
+                }
             }
-        }
-        for px in gyc.chunks_exact(l.out_c()) {
-            for (d, v) in db.iter_mut().zip(px) {
-                *d += v;
+        } else {
+            for gp in gyc.chunks_exact(oc) {
+                for (d, g) in db.iter_mut().zip(gp) {
+                    *d += g;
+                }
             }
         }
         let dxc = dx.as_deref_mut().map(|d| &mut d[start * in_len..(start + n) * in_len]);

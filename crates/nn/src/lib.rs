@@ -6,6 +6,7 @@ pub mod checkpoint;
 pub mod error;
 pub mod kernels;
 pub mod layer;
+pub mod loss;
 pub mod model;
 pub mod ops;
 pub mod optim;

@@ -136,6 +136,13 @@ pub(crate) fn add(acc: &mut [f32], v: &[f32]) {
     }
 }
 
+/// `acc += scale · v`.
+pub(crate) fn add_scaled(acc: &mut [f32], v: &[f32], scale: f32) {
+    for (a, b) in acc.iter_mut().zip(v) {
+        *a += scale * b;
+    }
+}
+
 impl From<NnError> for CpuError {
     fn from(_: NnError) -> Self {
         CpuError::WrongNumElements

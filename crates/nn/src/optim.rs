@@ -8,6 +8,7 @@
 use crate::error::NnError;
 use crate::param::Param;
 use dfdx::prelude::*;
+use rayon::prelude::*;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum OptimizerKind {
@@ -66,22 +67,36 @@ impl Optimizer {
             }
             self.scratch.resize(p.len(), 0.0);
             p.tensor.copy_into(&mut self.scratch);
+            // Element-wise updates: splitting them across threads cannot change any result.
+            const SPLIT: usize = 16 * 1024;
+            let (scratch, g) = (&mut self.scratch[..], &g[..]);
             match self.kind {
                 OptimizerKind::Adam { learning_rate, beta1, beta2, epsilon } => {
                     let alpha = (learning_rate * (1.0 - beta2.powi(t)).sqrt() / (1.0 - beta1.powi(t))) as f32;
                     let (b1, b2, eps) = (beta1 as f32, beta2 as f32, epsilon as f32);
-                    for i in 0..g.len() {
-                        m[i] += (g[i] - m[i]) * (1.0 - b1);
-                        v[i] += (g[i] * g[i] - v[i]) * (1.0 - b2);
-                        self.scratch[i] -= alpha * m[i] / (v[i].sqrt() + eps);
-                    }
+                    scratch
+                        .par_chunks_mut(SPLIT)
+                        .zip(m.par_chunks_mut(SPLIT))
+                        .zip(v.par_chunks_mut(SPLIT))
+                        .zip(g.par_chunks(SPLIT))
+                        .for_each(|(((p, m), v), g)| {
+                            for i in 0..p.len() {
+                                m[i] += (g[i] - m[i]) * (1.0 - b1);
+                                v[i] += (g[i] * g[i] - v[i]) * (1.0 - b2);
+                                p[i] -= alpha * m[i] / (v[i].sqrt() + eps);
+                            }
+                        });
                 }
                 OptimizerKind::Sgd { learning_rate, momentum } => {
                     let (lr, mu) = (learning_rate as f32, momentum as f32);
-                    for i in 0..g.len() {
-                        m[i] = mu * m[i] - lr * g[i];
-                        self.scratch[i] += m[i];
-                    }
+                    scratch.par_chunks_mut(SPLIT).zip(m.par_chunks_mut(SPLIT)).zip(g.par_chunks(SPLIT)).for_each(
+                        |((p, m), g)| {
+                            for i in 0..p.len() {
+                                m[i] = mu * m[i] - lr * g[i];
+                                p[i] += m[i];
+                            }
+                        },
+                    );
                 }
             }
             p.tensor.copy_from(&self.scratch);

@@ -16,16 +16,30 @@ use crate::layer::{self, LayerShape};
 use crate::ops::add;
 use crate::param::Param;
 use dfdx::prelude::*;
+use rayon::prelude::*;
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
+
+/// Floats of activations a micro-batch may hold across all layers (about 512 KiB: a core's L2).
+const MICRO_BATCH_FLOATS: usize = 512 * 1024;
+/// How many partial sums the weight gradients are split into: fixed, so that results do not
+/// depend on the thread count.
+const GROUPS: usize = 16;
+
+thread_local! {
+    /// Per thread: the two buffers the gradient flows through between a micro-batch's layers.
+    static GRADS: RefCell<[Vec<f32>; 2]> = const { RefCell::new([Vec::new(), Vec::new()]) };
+}
 
 /// Layer activations, gradients and scratch, kept between steps.
 #[derive(Debug, Default)]
 struct Workspace {
     /// `acts[0]` is the stack's input, `acts[i + 1]` the output of layer `i`.
     acts: Vec<Vec<f32>>,
-    /// Ping-pong buffers for the gradient flowing down the layers.
-    grad: [Vec<f32>; 2],
+    /// The gradient of the stack's input, when it needs one.
+    input_grad: Vec<f32>,
     weights: Vec<Vec<f32>>,
+    biases: Vec<Vec<f32>>,
     dw: Vec<Vec<f32>>,
     db: Vec<Vec<f32>>,
     partials: Vec<f32>,
@@ -127,25 +141,27 @@ impl ConvStack {
         ws.batch = batch;
         ws.generation += 1;
         let generation = ws.generation;
-        ws.acts.resize_with(self.layers.len() + 1, Vec::new);
-        ws.weights.resize_with(self.layers.len(), Vec::new);
+        let n = self.layers.len();
+        ws.acts.resize_with(n + 1, Vec::new);
+        ws.weights.resize_with(n, Vec::new);
+        ws.biases.resize_with(n, Vec::new);
         resize(&mut ws.acts[0], batch * self.in_len());
         x.copy_into(&mut ws.acts[0]);
         for (i, (l, (w, b))) in self.layers.iter().zip(params).enumerate() {
             resize(&mut ws.weights[i], w.len());
             w.tensor.copy_into(&mut ws.weights[i]);
+            resize(&mut ws.biases[i], b.len());
+            b.tensor.copy_into(&mut ws.biases[i]);
             resize(&mut ws.acts[i + 1], batch * l.out_len());
-            let (before, after) = ws.acts.split_at_mut(i + 1);
-            layer::forward(l, batch, &before[i], &ws.weights[i], &b.tensor.as_vec(), &mut after[0])?;
         }
-        let out = ws.acts[self.layers.len()].clone();
+        self.forward_pass(ws)?;
+        let out = ws.acts[n].clone();
         drop(guard);
         let y = dev.try_tensor_from_vec(out, out_shape)?;
 
         if T::OWNS_TAPE {
             let workspace = Arc::clone(&self.train);
-            let layers = self.layers.clone();
-            let input_grad = self.input_grad;
+            let stack = self.clone();
             let (xg, yg) = (x.ghost(), y.ghost());
             let pg: Vec<_> = params.iter().map(|(w, b)| (w.tensor.ghost(), b.tensor.ghost())).collect();
             drop(x);
@@ -157,48 +173,166 @@ impl ConvStack {
                     // are not ours any more.
                     return Err(CpuError::WrongNumElements);
                 }
-                let mut cur: Vec<f32> = std::mem::take(&mut **grads.get_or_alloc_mut(&yg)?);
-                let Workspace { acts, grad, weights, dw, db, partials, batch, .. } = ws;
-                dw.resize_with(layers.len(), Vec::new);
-                db.resize_with(layers.len(), Vec::new);
-                let mut next = std::mem::take(&mut grad[0]);
-                for (i, l) in layers.iter().enumerate().rev() {
-                    reset(&mut dw[i], l.geometry.weight_len());
-                    reset(&mut db[i], l.out_c());
-                    let want_dx = i > 0 || input_grad;
-                    if want_dx {
-                        resize(&mut next, *batch * l.in_len());
-                    }
-                    let y = l.relu.then_some(&acts[i + 1][..]);
-                    let dx = want_dx.then_some(&mut next[..]);
-                    layer::backward(
-                        l,
-                        *batch,
-                        &acts[i],
-                        y,
-                        &weights[i],
-                        &mut cur,
-                        dx,
-                        &mut dw[i],
-                        &mut db[i],
-                        partials,
-                    )?;
-                    add(grads.get_or_alloc_mut(&pg[i].0)?, &dw[i]);
-                    add(grads.get_or_alloc_mut(&pg[i].1)?, &db[i]);
-                    if want_dx {
-                        std::mem::swap(&mut cur, &mut next);
-                    }
+                let mut top: Vec<f32> = std::mem::take(&mut **grads.get_or_alloc_mut(&yg)?);
+                stack.backward_pass(ws, &mut top)?;
+                for (i, (wg, bg)) in pg.iter().enumerate() {
+                    add(grads.get_or_alloc_mut(wg)?, &ws.dw[i]);
+                    add(grads.get_or_alloc_mut(bg)?, &ws.db[i]);
                 }
-                if input_grad {
-                    add(grads.get_or_alloc_mut(&xg)?, &cur);
+                if stack.input_grad {
+                    add(grads.get_or_alloc_mut(&xg)?, &ws.input_grad);
                 }
-                // Keep the larger buffer for the next step.
-                grad[0] = if next.capacity() >= cur.capacity() { next } else { cur };
                 Ok(())
             });
         }
         Ok(y.put_tape(tape))
     }
+
+    /// Samples per micro-batch: all layers run on one micro-batch before the next, so the
+    /// activations between layers are still in cache when the next layer reads them. A function
+    /// of the layer sizes alone (never of the thread count).
+    fn micro_batch(&self, batch: usize) -> usize {
+        let per_sample: usize = self.layers.iter().map(|l| l.in_len() + l.out_len()).sum();
+        (MICRO_BATCH_FLOATS / per_sample.max(1)).clamp(1, batch.max(1))
+    }
+
+    /// Every layer, micro-batch by micro-batch (micro-batches in parallel).
+    fn forward_pass(&self, ws: &mut Workspace) -> Result<(), NnError> {
+        let batch = ws.batch;
+        let mb = self.micro_batch(batch);
+        let Workspace { acts, weights, biases, .. } = ws;
+        let pieces = split_per_micro_batch(acts, &self.lens(), mb, batch);
+        let (weights, biases) = (&*weights, &*biases);
+        pieces.into_par_iter().try_for_each(|mut slices| {
+            for (i, l) in self.layers.iter().enumerate() {
+                let (before, after) = slices.split_at_mut(i + 1);
+                layer::forward_samples(l, &l.geometry, &before[i], &weights[i], &biases[i], &mut after[0])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Floats per sample of `acts[0..=n]`.
+    fn lens(&self) -> Vec<usize> {
+        std::iter::once(self.in_len()).chain(self.layers.iter().map(LayerShape::out_len)).collect()
+    }
+
+    /// Gradients of every layer, micro-batch by micro-batch, given the output gradient `top`
+    /// (masked in place). Micro-batches are grouped; each group sums its weight and bias
+    /// gradients on its own, and the groups' sums are added in order.
+    fn backward_pass(&self, ws: &mut Workspace, top: &mut [f32]) -> Result<(), NnError> {
+        let batch = ws.batch;
+        let n = self.layers.len();
+        let mb = self.micro_batch(batch);
+        let micro_batches = batch.div_ceil(mb);
+        let per_group = micro_batches.div_ceil(GROUPS.min(micro_batches).max(1));
+        let group_samples = per_group * mb;
+        let groups = batch.div_ceil(group_samples);
+        let offsets: Vec<usize> = self
+            .layers
+            .iter()
+            .scan(0, |at, l| {
+                let start = *at;
+                *at += l.geometry.weight_len() + l.out_c();
+                Some(start)
+            })
+            .collect();
+        let part_len: usize = self.layers.iter().map(|l| l.geometry.weight_len() + l.out_c()).sum();
+        if top.len() != batch * self.out_len() {
+            return Err(NnError::Shape(format!("output gradient of {} values for {batch} samples", top.len())));
+        }
+        let Workspace { acts, weights, dw, db, partials, input_grad, .. } = ws;
+        partials.clear();
+        partials.resize(groups * part_len, 0.0);
+        reset(input_grad, if self.input_grad { batch * self.in_len() } else { 0 });
+        let acts = &*acts;
+        let weights = &*weights;
+        let max_len = self.lens().into_iter().max().unwrap_or(0);
+        let in_grads: Vec<Option<&mut [f32]>> = if self.input_grad {
+            input_grad.chunks_mut(group_samples * self.in_len()).map(Some).collect()
+        } else {
+            (0..groups).map(|_| None).collect()
+        };
+        partials
+            .par_chunks_mut(part_len)
+            .zip(top.par_chunks_mut(group_samples * self.out_len()))
+            .zip(in_grads)
+            .enumerate()
+            .try_for_each(|(gi, ((part, top), mut in_grad))| -> Result<(), NnError> {
+                GRADS.with(|bufs| {
+                    let mut bufs = bufs.borrow_mut();
+                    for buf in bufs.iter_mut() {
+                        resize(buf, mb * max_len);
+                    }
+                    let first = gi * group_samples;
+                    let samples = top.len() / self.out_len();
+                    let mut start = 0;
+                    while start < samples {
+                        let m = mb.min(samples - start);
+                        let s0 = first + start;
+                        // The gradient flowing down: the top slice, then the two scratch
+                        // buffers in turn (`src` says which holds the current layer's gradient).
+                        let top_slice = &mut top[start * self.out_len()..(start + m) * self.out_len()];
+                        let mut src: Option<usize> = None;
+                        for i in (0..n).rev() {
+                            let l = &self.layers[i];
+                            let (il, ol) = (l.in_len(), l.out_len());
+                            let x = &acts[i][s0 * il..(s0 + m) * il];
+                            let y = &acts[i + 1][s0 * ol..(s0 + m) * ol];
+                            let part_i = &mut part[offsets[i]..offsets[i] + l.geometry.weight_len() + l.out_c()];
+                            let dst = if src == Some(0) { 1 } else { 0 };
+                            let [b0, b1] = &mut *bufs;
+                            let (gy, free): (&mut [f32], &mut Vec<f32>) = match src {
+                                None => (&mut *top_slice, if dst == 0 { b0 } else { b1 }),
+                                Some(0) => (&mut b0[..m * ol], b1),
+                                Some(_) => (&mut b1[..m * ol], b0),
+                            };
+                            let dx: Option<&mut [f32]> = if i > 0 {
+                                Some(&mut free[..m * il])
+                            } else {
+                                in_grad.as_deref_mut().map(|d| &mut d[start * il..(start + m) * il])
+                            };
+                            layer::backward_samples(l, &l.geometry, &weights[i], part_i, gy, x, y, dx)?;
+                            src = Some(dst);
+                        }
+                        start += m;
+                    }
+                    Ok(())
+                })
+            })?;
+        dw.resize_with(n, Vec::new);
+        db.resize_with(n, Vec::new);
+        for (i, l) in self.layers.iter().enumerate() {
+            reset(&mut dw[i], l.geometry.weight_len());
+            reset(&mut db[i], l.out_c());
+        }
+        for part in partials.chunks_exact(part_len) {
+            for (i, l) in self.layers.iter().enumerate() {
+                let (w, b) = part[offsets[i]..].split_at(l.geometry.weight_len());
+                add(&mut dw[i], w);
+                add(&mut db[i], &b[..l.out_c()]);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Cuts each activation buffer (`lens[i]` floats per sample) into micro-batches of `mb` samples
+/// and hands out, per micro-batch, its slice of every buffer.
+fn split_per_micro_batch<'a>(
+    acts: &'a mut [Vec<f32>],
+    lens: &[usize],
+    mb: usize,
+    batch: usize,
+) -> Vec<Vec<&'a mut [f32]>> {
+    let count = batch.div_ceil(mb);
+    let mut pieces: Vec<Vec<&mut [f32]>> = (0..count).map(|_| Vec::with_capacity(acts.len())).collect();
+    for (a, &len) in acts.iter_mut().zip(lens) {
+        for (piece, chunk) in pieces.iter_mut().zip(a.chunks_mut(mb * len)) {
+            piece.push(chunk);
+        }
+    }
+    pieces
 }
 
 /// Sets the length, keeping the allocation (contents are overwritten by the caller).

@@ -17,8 +17,8 @@ pub enum ReportError {
     )]
     NotADirectory { path: PathBuf },
 
-    #[error("{}: cannot search it for sweeps: {source}", path.display())]
-    Walk { path: PathBuf, source: walkdir::Error },
+    #[error("{}: cannot search it for sweeps: {cause}", path.display())]
+    Walk { path: PathBuf, cause: walkdir::Error },
 
     #[error(
         "no sweeps under {paths}: a sweep directory holds a runs/ folder (written by `runner sweep`); \
@@ -38,8 +38,8 @@ pub enum ReportError {
     #[error("sweep {sweep}: --sort {given}: not a column of its table; allowed: {allowed}")]
     UnknownSortColumn { sweep: String, given: String, allowed: String },
 
-    #[error("sweep {sweep}: {what}: {source}")]
-    Polars { sweep: String, what: String, source: polars::error::PolarsError },
+    #[error("sweep {sweep}: {what}: {cause}")]
+    Polars { sweep: String, what: String, cause: polars::error::PolarsError },
 
     #[error(transparent)]
     Results(#[from] results::ResultsError),
@@ -52,7 +52,7 @@ pub enum ReportError {
 }
 
 impl ReportError {
-    pub(crate) fn polars(sweep: &str, what: &str, source: polars::error::PolarsError) -> Self {
-        Self::Polars { sweep: sweep.to_string(), what: what.to_string(), source }
+    pub(crate) fn polars(sweep: &str, what: &str, cause: polars::error::PolarsError) -> Self {
+        Self::Polars { sweep: sweep.to_string(), what: what.to_string(), cause }
     }
 }

@@ -99,7 +99,7 @@ pub fn find_sweep_dirs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ReportError> {
         }
         let mut walk = walkdir::WalkDir::new(root).sort_by_file_name().into_iter();
         while let Some(entry) = walk.next() {
-            let entry = entry.map_err(|source| ReportError::Walk { path: root.clone(), source })?;
+            let entry = entry.map_err(|cause| ReportError::Walk { path: root.clone(), cause })?;
             if !entry.file_type().is_dir() {
                 continue;
             }

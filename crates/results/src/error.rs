@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResultsError {
-    #[error("{}: {source}", file.display())]
-    Io { file: PathBuf, source: std::io::Error },
+    #[error("{}: {cause}", file.display())]
+    Io { file: PathBuf, cause: std::io::Error },
 
     #[error("cannot write {}: {message}", file.display())]
     Write { file: PathBuf, message: String },
@@ -27,7 +27,7 @@ pub enum ResultsError {
 }
 
 impl ResultsError {
-    pub fn io(file: &Path, source: std::io::Error) -> Self {
-        Self::Io { file: file.to_path_buf(), source }
+    pub fn io(file: &Path, cause: std::io::Error) -> Self {
+        Self::Io { file: file.to_path_buf(), cause }
     }
 }

@@ -150,7 +150,20 @@ impl SweepDir {
 
     /// Rewrites the combined `metrics.*` and `runs.*` from the run folders. Metric rows of runs
     /// that are still `running` (or were killed) are left out until they finish.
+    ///
+    /// Shards running at the same time rebuild one at a time (a blocking lock on `.lock.rebuild`):
+    /// otherwise a rebuild that read the run folders before another shard's last run finished
+    /// could rename its files into place after that shard's final rebuild, leaving that run out.
     pub fn rebuild(&self) -> Result<Vec<StoredRun>, ResultsError> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| ResultsError::io(&self.dir, e))?;
+        let lock_path = self.dir.join(".lock.rebuild");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| ResultsError::io(&lock_path, e))?;
+        lock.lock().map_err(|e| ResultsError::io(&lock_path, e))?;
         let runs = self.load_runs()?;
         let rows: Vec<MetricRow> = runs
             .iter()

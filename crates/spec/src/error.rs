@@ -21,8 +21,8 @@ impl Problem {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
-    #[error("cannot read sweep file {}: {source}", file.display())]
-    Read { file: PathBuf, source: std::io::Error },
+    #[error("cannot read sweep file {}: {cause}", file.display())]
+    Read { file: PathBuf, cause: std::io::Error },
 
     #[error("{}:{line}:{column}: {message}", file.display())]
     Toml { file: PathBuf, line: usize, column: usize, message: String },

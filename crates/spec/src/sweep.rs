@@ -12,6 +12,7 @@ use crate::keys::{DataKeys, ModelKeys, NoiseKeys, SectionKeys, TrainKeys, SECTIO
 use crate::resolve::{resolve, Origin, Origins};
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashMap};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use toml::de::{DeTable, DeValue};
 use toml::{Table, Value};
@@ -88,7 +89,7 @@ impl Override {
 
 /// Reads, validates and expands a sweep file.
 pub fn load(file: &Path, overrides: &[Override]) -> Result<Sweep, SpecError> {
-    let text = std::fs::read_to_string(file).map_err(|source| SpecError::Read { file: file.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(file).map_err(|cause| SpecError::Read { file: file.to_path_buf(), cause })?;
     parse(file, &text, overrides)
 }
 
@@ -127,8 +128,8 @@ struct VariantKeys {
 pub fn parse(file: &Path, text: &str, overrides: &[Override]) -> Result<Sweep, SpecError> {
     let lines = KeyLines::parse(file, text)?;
     // Typed pass: unknown keys, wrong types and out-of-range values, with TOML's line and column.
-    let typed: FileKeys = toml::from_str(text).map_err(|e| toml_error(file, text, &e))?;
-    let doc: Table = toml::from_str(text).map_err(|e| toml_error(file, text, &e))?;
+    let typed: FileKeys = toml::from_str(text).map_err(|e| lines.toml_error(file, text, &e))?;
+    let doc: Table = toml::from_str(text).map_err(|e| lines.toml_error(file, text, &e))?;
 
     let mut problems = Vec::new();
     check_name(&typed.name, "name", lines.get("name"), &mut problems);
@@ -290,7 +291,7 @@ fn read_axes(sweep: &Table, lines: &KeyLines, problems: &mut Vec<Problem>) -> Ve
             return None;
         }
         let Value::Array(list) = value else {
-            problems.push(Problem::new(line, key, format!("must be a list of values {where_}, e.g. [1, 2]")));
+            problems.push(Problem::new(line, key, format!("must be a list of values{where_}, e.g. [1, 2]")));
             return None;
         };
         if list.is_empty() {
@@ -329,7 +330,7 @@ fn read_axes(sweep: &Table, lines: &KeyLines, problems: &mut Vec<Problem>) -> Ve
                 for (path, list) in group {
                     let line = lines.get(&format!("{at}.{path}"));
                     axis.line = axis.line.or(line);
-                    if let Some(values) = take(path, list, line, "in a zip group", problems) {
+                    if let Some(values) = take(path, list, line, " in a zip group", problems) {
                         lens.push(format!("\"{path}\" has {}", values.len()));
                         axis.paths.push(path.clone());
                         axis.values.push(values);
@@ -428,7 +429,8 @@ fn check_name(name: &str, key: &str, line: Option<usize>, problems: &mut Vec<Pro
 }
 
 /// Dotted key path → 1-based line, from the parser's spans. Array entries as `variant[0].model.x`.
-struct KeyLines(HashMap<String, usize>);
+/// Also each key's span and its value's span, to name the key a TOML error points into.
+struct KeyLines(HashMap<String, usize>, Spans);
 
 impl KeyLines {
     fn parse(file: &Path, text: &str) -> Result<Self, SpecError> {
@@ -437,27 +439,54 @@ impl KeyLines {
             SpecError::Toml { file: file.to_path_buf(), line, column, message: e.message().trim().to_string() }
         })?;
         let mut map = HashMap::new();
-        walk(text, "", doc.get_ref(), &mut map);
-        Ok(Self(map))
+        let mut spans = Vec::new();
+        walk(text, "", doc.get_ref(), &mut map, &mut spans);
+        Ok(Self(map, spans))
     }
 
     fn get(&self, path: &str) -> Option<usize> {
         self.0.get(path).copied()
     }
+
+    /// The key at a byte offset: the key itself when the offset is on it (an unknown key), else
+    /// the key whose value is the innermost one holding the offset (a wrong value).
+    fn key_at(&self, offset: usize) -> Option<&str> {
+        let on_key = self.1.iter().find(|(_, k, _)| k.contains(&offset));
+        let in_value = || self.1.iter().filter(|(_, _, v)| v.contains(&offset)).min_by_key(|(_, _, v)| v.end - v.start);
+        on_key.or_else(in_value).map(|(path, _, _)| path.as_str())
+    }
+
+    /// A typed-pass error as file, line and column, naming the key it concerns.
+    fn toml_error(&self, file: &Path, text: &str, e: &toml::de::Error) -> SpecError {
+        match toml_error(file, text, e) {
+            SpecError::Toml { file, line, column, message } => {
+                let key = e.span().and_then(|s| self.key_at(s.start));
+                let message = match key {
+                    Some(k) => format!("`{k}` {message}"),
+                    None => message,
+                };
+                SpecError::Toml { file, line, column, message }
+            }
+            other => other,
+        }
+    }
 }
 
-fn walk(text: &str, prefix: &str, table: &DeTable<'_>, map: &mut HashMap<String, usize>) {
+type Spans = Vec<(String, Range<usize>, Range<usize>)>;
+
+fn walk(text: &str, prefix: &str, table: &DeTable<'_>, map: &mut HashMap<String, usize>, spans: &mut Spans) {
     for (k, v) in table {
         let path = if prefix.is_empty() { k.get_ref().to_string() } else { format!("{prefix}.{}", k.get_ref()) };
         map.insert(path.clone(), line_col(text, k.span().start).0);
+        spans.push((path.clone(), k.span(), v.span()));
         match v.get_ref() {
-            DeValue::Table(t) => walk(text, &path, t, map),
+            DeValue::Table(t) => walk(text, &path, t, map, spans),
             DeValue::Array(items) => {
                 for (i, item) in items.iter().enumerate() {
                     if let DeValue::Table(t) = item.get_ref() {
                         let at = format!("{path}[{i}]");
                         map.insert(at.clone(), line_col(text, item.span().start).0);
-                        walk(text, &at, t, map);
+                        walk(text, &at, t, map, spans);
                     }
                 }
             }

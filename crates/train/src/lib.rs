@@ -21,8 +21,8 @@ const PICTURE_IMAGES: usize = 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
-    #[error("run {run}: {source}")]
-    Model { run: String, source: nn::NnError },
+    #[error("run {run}: {cause}")]
+    Model { run: String, cause: nn::NnError },
     #[error("run {run}: the dataset has no training images")]
     NoData { run: String },
     #[error("run {run}: {message}")]
@@ -99,7 +99,7 @@ pub fn trainer(config: &RunConfig) -> Result<Trainer, nn::NnError> {
 /// Trains one run to the end (or until it diverges), reporting each epoch to `observer`.
 pub fn run(info: &RunInfo<'_>, dataset: &Dataset, observer: &mut dyn Observer) -> Result<Outcome, TrainError> {
     let run = info.run_id.to_string();
-    let model_err = |source| TrainError::Model { run: run.clone(), source };
+    let model_err = |cause| TrainError::Model { run: run.clone(), cause };
     let config = info.config;
     let train = &dataset.train;
     let test = &dataset.test;
@@ -215,7 +215,7 @@ fn write_outputs(
     let originals = &dataset.test.images[..n * nn::IMAGE_LEN];
     let inputs = noisy_test.map_or(originals, |t| &t[..n * nn::IMAGE_LEN]);
     let recon =
-        trainer.reconstruct(inputs).map_err(|e| TrainError::Model { run: info.run_id.to_string(), source: e })?;
+        trainer.reconstruct(inputs).map_err(|e| TrainError::Model { run: info.run_id.to_string(), cause: e })?;
     let split = |v: &[f32]| -> Vec<Vec<f32>> { v.chunks(nn::IMAGE_LEN).map(<[f32]>::to_vec).collect() };
     let mut rows = vec![split(originals)];
     if noisy_test.is_some() {
