@@ -46,7 +46,7 @@ pub struct Geometry {
 
 /// Samples per chunk are chosen so that a chunk's im2col matrix holds about this many floats
 /// (a few hundred KiB: it stays in a core's L2 cache while the product reads it).
-const COL_TARGET_FLOATS: usize = 96 * 1024;
+const COL_TARGET_FLOATS: usize = 192 * 1024;
 
 impl Geometry {
     /// A convolution from `[batch, h, w, c_in]` to `[batch, oh, ow, c_out]`.
@@ -139,10 +139,14 @@ impl Geometry {
         self.patch() * self.small_c
     }
 
-    /// Samples per chunk: a function of the geometry alone (see the module header).
+    /// Samples per chunk: a function of the layer's shape alone, never of the batch or the thread
+    /// count (see the module header). As many as keep the im2col matrix near
+    /// [`COL_TARGET_FLOATS`], preferring a count whose rows (positions × samples) are a multiple
+    /// of 6, the width of gemm's f32 micro-kernel: no remainder kernels then.
     pub(crate) fn chunk(&self) -> usize {
         let per_sample = (self.positions() * self.patch()).max(1);
-        (COL_TARGET_FLOATS / per_sample).clamp(1, self.batch.max(1))
+        let most = (COL_TARGET_FLOATS / per_sample).max(1);
+        (1..=most).rev().find(|n| self.positions() * n % 6 == 0).unwrap_or(most)
     }
 
     fn check(&self, what: &str, len: usize, want: usize) -> Result<(), NnError> {

@@ -193,7 +193,11 @@ impl ConvStack {
     /// of the layer sizes alone (never of the thread count).
     fn micro_batch(&self, batch: usize) -> usize {
         let per_sample: usize = self.layers.iter().map(|l| l.in_len() + l.out_len()).sum();
-        (MICRO_BATCH_FLOATS / per_sample.max(1)).clamp(1, batch.max(1))
+        let most = (MICRO_BATCH_FLOATS / per_sample.max(1)).max(1);
+        // A multiple of 6 when it can be, so that the layers' chunks (see `Geometry::chunk`)
+        // divide it.
+        let mb = if most >= 6 { most - most % 6 } else { most };
+        mb.clamp(1, batch.max(1))
     }
 
     /// Every layer, micro-batch by micro-batch (micro-batches in parallel).

@@ -12,6 +12,11 @@ use clap::Parser;
 use cli::{Cli, Command, DataCommand};
 use std::process::ExitCode;
 
+/// Training allocates the same large buffers every step; glibc hands blocks above its mmap
+/// threshold back to the OS and faults them in again, mimalloc keeps them.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
