@@ -436,6 +436,11 @@ impl<'a> View<'a> {
         Self { data, rows, cols, rs: 1, cs: rows }
     }
 
+    /// A `rows × cols` matrix with explicit row and column strides.
+    pub(crate) fn strided(data: &'a [f32], rows: usize, cols: usize, rs: usize, cs: usize) -> Self {
+        Self { data, rows, cols, rs, cs }
+    }
+
     fn fits(&self) -> bool {
         self.rows == 0 || self.cols == 0 || (self.rows - 1) * self.rs + (self.cols - 1) * self.cs < self.data.len()
     }

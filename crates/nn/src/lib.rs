@@ -3,6 +3,7 @@
 //! a dense model, losses, Keras-exact optimizers, checkpoints in safetensors.
 
 pub mod checkpoint;
+pub mod dense;
 pub mod error;
 pub mod kernels;
 pub mod layer;

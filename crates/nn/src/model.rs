@@ -75,13 +75,8 @@ impl DenseLayer {
                 out.size()
             )));
         }
-        let w = self.kernel.tensor.clone().try_reshape_like(&(inp, out))?;
-        let b = self.bias.tensor.clone().try_reshape_like(&(out,))?.try_broadcast_like(&(batch, out))?;
-        let y = x.try_matmul(w)?.try_add(b)?;
-        Ok(match self.activation {
-            Activation::Relu => y.try_relu()?,
-            Activation::Linear => y,
-        })
+        let shape = (self.inputs, self.outputs);
+        crate::dense::linear(x, &self.kernel.tensor, &self.bias.tensor, shape, self.activation, (batch, out))
     }
 
     fn params(&self) -> [&Param; 2] {
