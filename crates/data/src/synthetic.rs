@@ -17,8 +17,9 @@ use rand_chacha::ChaCha8Rng;
 pub const FINGERPRINT: &str = "synthetic-v1";
 pub const DEFAULT_TRAIN: usize = 10_000;
 pub const DEFAULT_TEST: usize = 2_000;
-pub const CLASS_NAMES: [&str; 10] =
-    ["ring", "blob", "horizontal bar", "vertical bar", "plus", "cross", "square", "triangle", "corner", "dots"];
+/// The shape drawn for each label; kept in `spec` so that reports can name the classes without
+/// depending on the generator.
+pub const CLASS_NAMES: [&str; 10] = spec::SYNTHETIC_CLASS_NAMES;
 
 /// Part of the generator's definition, like [`FINGERPRINT`]; not a user seed.
 const GENERATOR_SEED: u64 = 0x5eed_0000_0000_0001;

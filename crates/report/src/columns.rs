@@ -20,7 +20,7 @@ pub enum Role {
 }
 
 /// Every `RunRow` column, in its order.
-pub const RUN_COLUMNS: [(&str, Role); 39] = [
+pub const RUN_COLUMNS: [(&str, Role); 41] = [
     ("run_id", Role::Identity),
     ("sweep", Role::Identity),
     ("variant", Role::Config("variant")),
@@ -28,6 +28,7 @@ pub const RUN_COLUMNS: [(&str, Role); 39] = [
     ("status", Role::Outcome),
     ("error", Role::Outcome),
     ("dataset", Role::Config("data.dataset")),
+    ("dataset_fingerprint", Role::Identity),
     ("train_limit", Role::Config("data.train_limit")),
     ("test_limit", Role::Config("data.test_limit")),
     ("architecture", Role::Config("model.architecture")),
@@ -50,6 +51,7 @@ pub const RUN_COLUMNS: [(&str, Role); 39] = [
     ("final_noisy_test_bce", Role::Outcome),
     ("final_noisy_test_mse", Role::Outcome),
     ("final_noisy_test_psnr", Role::Outcome),
+    ("final_probe_accuracy", Role::Outcome),
     ("best_epoch", Role::Outcome),
     ("best_test_bce", Role::Outcome),
     ("mean_samples_per_second", Role::Outcome),
@@ -98,10 +100,12 @@ pub enum Metric {
     NoisyTestMse,
     NoisyTestPsnr,
     TrainLoss,
+    /// The linear probe's test accuracy (on epochs with a probe).
+    ProbeAccuracy,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 7] = [
+    pub const ALL: [Metric; 8] = [
         Self::TestBce,
         Self::TestMse,
         Self::TestPsnr,
@@ -109,6 +113,7 @@ impl Metric {
         Self::NoisyTestMse,
         Self::NoisyTestPsnr,
         Self::TrainLoss,
+        Self::ProbeAccuracy,
     ];
 
     /// Its name, which is also its column in the per-epoch metric rows.
@@ -121,6 +126,7 @@ impl Metric {
             Self::NoisyTestMse => "noisy_test_mse",
             Self::NoisyTestPsnr => "noisy_test_psnr",
             Self::TrainLoss => "train_loss",
+            Self::ProbeAccuracy => "probe_accuracy",
         }
     }
 
@@ -134,12 +140,13 @@ impl Metric {
             Self::NoisyTestMse => "final_noisy_test_mse",
             Self::NoisyTestPsnr => "final_noisy_test_psnr",
             Self::TrainLoss => "final_train_loss",
+            Self::ProbeAccuracy => "final_probe_accuracy",
         }
     }
 
-    /// PSNR is a signal-to-noise ratio; every other metric is a loss.
+    /// PSNR is a signal-to-noise ratio and the probe's an accuracy; every other metric is a loss.
     pub fn higher_is_better(self) -> bool {
-        matches!(self, Self::TestPsnr | Self::NoisyTestPsnr)
+        matches!(self, Self::TestPsnr | Self::NoisyTestPsnr | Self::ProbeAccuracy)
     }
 
     /// Axis label, with the unit.
@@ -152,6 +159,7 @@ impl Metric {
             Self::NoisyTestMse => "noisy-input test MSE per pixel",
             Self::NoisyTestPsnr => "noisy-input test PSNR (dB)",
             Self::TrainLoss => "training loss per pixel",
+            Self::ProbeAccuracy => "linear-probe test accuracy",
         }
     }
 
@@ -207,6 +215,7 @@ mod tests {
             assert_eq!(Metric::parse(m.name()).unwrap(), m);
         }
         let e = Metric::parse("test_ssim").unwrap_err().to_string();
-        assert!(e.contains("test_ssim") && e.contains("noisy_test_psnr, train_loss"), "{e}");
+        assert!(e.contains("test_ssim") && e.contains("train_loss, probe_accuracy"), "{e}");
+        assert!(Metric::ProbeAccuracy.higher_is_better() && !Metric::TestMse.higher_is_better());
     }
 }

@@ -44,6 +44,9 @@ pub enum ReportError {
     #[error(transparent)]
     Results(#[from] results::ResultsError),
 
+    #[error("{}:{line}: {message}", file.display())]
+    Latent { file: PathBuf, line: usize, message: String },
+
     #[error("{}: cannot draw the plot: {message}", path.display())]
     Plot { path: PathBuf, message: String },
 

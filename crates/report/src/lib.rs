@@ -4,10 +4,13 @@
 //! combined Parquet files when they are current, the run folders otherwise), merging copies of a
 //! sweep from several machines. [`table`] aggregates a sweep's runs over seeds, one row per
 //! configuration, and [`render`] writes the tables as an aligned terminal table, Markdown, CSV or
-//! JSON. [`plots`] draws per-epoch curves and final-metric-vs-key pictures as PNG files.
+//! JSON. [`plots`] draws per-epoch curves and final-metric-vs-key pictures as PNG files (the
+//! linear probe against the latent size with its PCA and raw-pixel baselines among them), and
+//! [`latent_plots`] each run's test codes in the plane.
 
 pub mod columns;
 pub mod error;
+pub mod latent;
 pub mod load;
 pub mod plot;
 pub mod render;
@@ -15,6 +18,7 @@ pub mod table;
 
 pub use columns::{resolve_key, Metric, Role, RUN_COLUMNS};
 pub use error::ReportError;
+pub use latent::{latent_plots, read_latent, LatentPoints};
 pub use load::{find_sweep_dirs, load, select_sweep, RunCounts, Source, SweepResults, SweepSource};
 pub use plot::{plots, PlotOptions};
 pub use render::{render, Format};

@@ -10,7 +10,7 @@
 use crate::error::ReportError;
 use polars::prelude::*;
 use results::table::to_frame;
-use results::{ResultsError, RunRow, SweepDir};
+use results::{Baseline, ResultsError, RunRow, SweepDir};
 use spec::MetricRow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -56,6 +56,9 @@ pub struct SweepResults {
     /// One row per run × epoch (the `MetricRow` columns) of the runs kept, sorted by run and epoch.
     pub metrics: DataFrame,
     pub counts: RunCounts,
+    /// The stored linear-probe baselines (`<sweep>/baselines/*.json`) of every directory, one per
+    /// (kind, data, size): the newest when copies or older probe definitions disagree.
+    pub baselines: Vec<Baseline>,
 }
 
 /// The column that remembers which directory a row came from while copies of a run are merged.
@@ -172,7 +175,22 @@ fn load_sweep(name: &str, dirs: &[PathBuf]) -> Result<SweepResults, ReportError>
     let runs = kept.drop(cols([SOURCE, RANK])).collect().map_err(pl("reading runs"))?;
     let counts = count_runs(name, &runs)?;
     let description = dirs.iter().find_map(|d| description(d));
-    Ok(SweepResults { name: name.to_string(), description, sources, runs, metrics, counts })
+    let mut baselines: Vec<Baseline> = Vec::new();
+    for dir in dirs {
+        for b in (SweepDir { dir: dir.clone() }).load_baselines()? {
+            let same = |o: &Baseline| {
+                (o.kind, &o.dataset_fingerprint, o.train_limit, o.test_limit, o.dim)
+                    == (b.kind, &b.dataset_fingerprint, b.train_limit, b.test_limit, b.dim)
+            };
+            match baselines.iter_mut().find(|o| same(o)) {
+                // RFC 3339 UTC times sort as text.
+                Some(o) if b.created_at > o.created_at => *o = b,
+                Some(_) => {}
+                None => baselines.push(b),
+            }
+        }
+    }
+    Ok(SweepResults { name: name.to_string(), description, sources, runs, metrics, counts, baselines })
 }
 
 /// The runs and metric rows of one sweep directory, and where they were read from.

@@ -3,7 +3,12 @@
 //! - `<metric>_per_epoch.png`: the metric per epoch, one line per configuration, seeds averaged
 //!   (error bars of one sample std);
 //! - `<metric>_vs_<key>.png`: the final metric against each numeric key that varies, one line per
-//!   value of the other varying keys, error bars of one sample std over seeds.
+//!   value of the other varying keys, error bars of one sample std over seeds;
+//! - `probe_accuracy_vs_latent_dim.png` (whatever the metric): the linear probe's accuracy against
+//!   the latent size, with the stored baselines: the same probe on a PCA of the pixels of each
+//!   size (dashed) and on the raw pixels (dotted).
+//!
+//! [`crate::latent`] draws each run's codes.
 //!
 //! Text is drawn with DejaVu Sans embedded in the binary (plotters' `ab_glyph` path), so nothing
 //! depends on the fonts or font libraries of the machine. Only completed runs are drawn.
@@ -11,12 +16,14 @@
 use crate::columns::Metric;
 use crate::error::ReportError;
 use crate::load::SweepResults;
-use crate::table::{epoch_curves, table, value, varying_keys, TableOptions, Value};
+use crate::table::{baseline, data_keys, epoch_curves, table, value, varying_keys, TableOptions, Value};
 use plotters::backend::RGBPixel;
 use plotters::coord::ranged1d::{AsRangedCoord, Ranged, ValueFormatter};
 use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use polars::prelude::{DataType, PolarsError};
+use results::BaselineKind;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -52,6 +59,17 @@ struct Point {
 struct Series {
     label: String,
     points: Vec<Point>,
+    line: Line,
+}
+
+/// How a series is drawn: runs solid with markers and error bars, baselines without.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Line {
+    Solid,
+    /// The PCA baseline: a dashed line through its points.
+    Dashed,
+    /// The raw-pixel baseline: a dotted level.
+    Dotted,
 }
 
 #[derive(Debug, Clone)]
@@ -97,9 +115,30 @@ pub fn plots(sweep: &SweepResults, opts: &PlotOptions, out_dir: &Path) -> Result
         written.push(path);
     }
 
+    written.extend(final_vs_keys(sweep, metric, None, opts, out_dir)?);
+    // The probe against the latent size, whatever the table leads with.
+    if metric != Metric::ProbeAccuracy {
+        written.extend(final_vs_keys(sweep, Metric::ProbeAccuracy, Some("latent_dim"), opts, out_dir)?);
+    }
+    Ok(written)
+}
+
+/// `<metric>_vs_<key>.png` for each numeric varying key (or only `only`) along which some line
+/// has two points or more.
+fn final_vs_keys(
+    sweep: &SweepResults,
+    metric: Metric,
+    only: Option<&str>,
+    opts: &PlotOptions,
+    out_dir: &Path,
+) -> Result<Vec<PathBuf>, ReportError> {
+    let mut written = Vec::new();
     let options = TableOptions { metric, ..TableOptions::default() };
     let finals = table(sweep, &options)?;
     for (k, key) in finals.keys.iter().enumerate() {
+        if only.is_some_and(|o| o != key) {
+            continue;
+        }
         let xs: Vec<f64> = finals.rows.iter().filter_map(|r| r.keys.get(k).and_then(number)).collect();
         let numeric =
             finals.rows.iter().all(|r| matches!(r.keys.get(k), Some(Value::Int(_) | Value::Float(_) | Value::Null)));
@@ -119,7 +158,7 @@ pub fn plots(sweep: &SweepResults, opts: &PlotOptions, out_dir: &Path) -> Result
             let point = Point { x, y, err: lead.and_then(|s| s.std) };
             match series.iter_mut().find(|s| s.label == label) {
                 Some(s) => s.points.push(point),
-                None => series.push(Series { label, points: vec![point] }),
+                None => series.push(Series { label, points: vec![point], line: Line::Solid }),
             }
         }
         for s in &mut series {
@@ -129,6 +168,12 @@ pub fn plots(sweep: &SweepResults, opts: &PlotOptions, out_dir: &Path) -> Result
         // lines of one point each: nothing to read off such a picture.
         if series.iter().all(|s| s.points.len() < 2) {
             continue;
+        }
+        if metric == Metric::ProbeAccuracy && key == "latent_dim" {
+            let mut sizes: Vec<f64> = xs.clone();
+            sizes.sort_by(f64::total_cmp);
+            sizes.dedup();
+            series.extend(baseline_series(sweep, &sizes)?);
         }
         let chart = Chart {
             title: format!("{}: final {metric} vs {key} (mean ± std over seeds)", sweep.name),
@@ -148,7 +193,35 @@ pub fn plots(sweep: &SweepResults, opts: &PlotOptions, out_dir: &Path) -> Result
     Ok(written)
 }
 
-fn register_font() -> Result<(), ReportError> {
+/// The stored baselines of the sweep's data at the latent sizes `sizes`: the PCA probe of each
+/// size (one dashed line per dataset) and the raw-pixel probe (a dotted level across the sizes).
+fn baseline_series(sweep: &SweepResults, sizes: &[f64]) -> Result<Vec<Series>, ReportError> {
+    let keys = data_keys(sweep)?;
+    let (Some(&first), Some(&last)) = (sizes.first(), sizes.last()) else { return Ok(Vec::new()) };
+    let mut out = Vec::new();
+    for key in &keys {
+        let name = |what: &str, b: &results::Baseline| {
+            if keys.len() > 1 {
+                format!("{what} ({}, {} train images)", b.dataset, b.train_samples)
+            } else {
+                what.to_string()
+            }
+        };
+        let pca: Vec<&results::Baseline> =
+            sizes.iter().filter_map(|&k| baseline(sweep, key, BaselineKind::Pca, Some(k as u64))).collect();
+        if let Some(b) = pca.first() {
+            let points = pca.iter().map(|b| Point { x: b.dim as f64, y: b.accuracy, err: None }).collect();
+            out.push(Series { label: name("PCA of the pixels, same size", b), points, line: Line::Dashed });
+        }
+        if let Some(b) = baseline(sweep, key, BaselineKind::Pixels, None) {
+            let points = [first, last].map(|x| Point { x, y: b.accuracy, err: None }).to_vec();
+            out.push(Series { label: name(&format!("raw pixels ({})", b.dim), b), points, line: Line::Dotted });
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) fn register_font() -> Result<(), ReportError> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     // "sans-serif" is the family plotters asks for by default, so every text uses this font.
     let ok = *REGISTERED.get_or_init(|| plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_ok());
@@ -178,7 +251,7 @@ fn epoch_series(sweep: &SweepResults, keys: &[&str], metric: Metric) -> Result<V
         // Rows are sorted by the keys, then the epoch: a new key tuple starts a new line.
         if current.as_ref() != Some(&values) {
             let name = label(keys.iter().map(|k| k.to_string()).collect::<Vec<_>>().iter().zip(&values), &sweep.name);
-            series.push(Series { label: name, points: Vec::new() });
+            series.push(Series { label: name, points: Vec::new(), line: Line::Solid });
             current = Some(values);
         }
         let (Some(x), Some(y)) = (epochs.get(i), means.get(i)) else { continue };
@@ -237,6 +310,11 @@ fn write_chart(path: &Path, chart: &Chart, opts: &PlotOptions) -> Result<(), Rep
     let (w, h) = (opts.width, opts.height);
     let mut rgb = vec![255u8; w as usize * h as usize * 3];
     draw(&mut rgb, chart, w, h).map_err(fail)?;
+    write_png(path, &rgb, w, h)
+}
+
+/// Encodes an RGB buffer as PNG at `path`, atomically: a reader never sees half a picture.
+pub(crate) fn write_png(path: &Path, rgb: &[u8], w: u32, h: u32) -> Result<(), ReportError> {
     results::atomic::write_with(path, |file| {
         let mut out = std::io::BufWriter::new(file);
         {
@@ -244,7 +322,7 @@ fn write_chart(path: &Path, chart: &Chart, opts: &PlotOptions) -> Result<(), Rep
             encoder.set_color(png::ColorType::Rgb);
             encoder.set_depth(png::BitDepth::Eight);
             let mut writer = encoder.write_header()?;
-            writer.write_image_data(&rgb)?;
+            writer.write_image_data(rgb)?;
             writer.finish()?;
         }
         out.flush()?;
@@ -336,7 +414,7 @@ fn dodged(chart: &Chart) -> Chart {
 }
 
 /// Tableau 10: distinct, and still distinct for the common kinds of colour blindness.
-const PALETTE: [RGBColor; 10] = [
+pub(crate) const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -384,10 +462,26 @@ where
         .bold_line_style(RGBColor(210, 210, 210))
         .draw()
         .map_err(|e| err(&e))?;
-    for (i, s) in chart.series.iter().enumerate() {
-        let color = PALETTE[i % PALETTE.len()];
+    let mut runs = 0;
+    for s in &chart.series {
+        let points = s.points.iter().map(|p| (p.x, p.y));
+        if s.line != Line::Solid {
+            // Baselines in dark grey, apart from the palette of the runs.
+            let line = ShapeStyle { color: RGBColor(60, 60, 60).to_rgba(), filled: false, stroke_width: 2 };
+            let (dash, gap) = if s.line == Line::Dashed { (10, 6) } else { (2, 5) };
+            ctx.draw_series(DashedLineSeries::new(points, dash, gap, line))
+                .map_err(|e| err(&e))?
+                .label(s.label.as_str())
+                .legend(move |(x, y)| DashedPathElement::new(vec![(x, y), (x + 24, y)], dash, gap, line));
+            if s.line == Line::Dashed {
+                ctx.draw_series(s.points.iter().map(|p| Circle::new((p.x, p.y), 4, line))).map_err(|e| err(&e))?;
+            }
+            continue;
+        }
+        let color = PALETTE[runs % PALETTE.len()];
+        runs += 1;
         let line = ShapeStyle { color: color.to_rgba(), filled: false, stroke_width: 2 };
-        ctx.draw_series(LineSeries::new(s.points.iter().map(|p| (p.x, p.y)), line))
+        ctx.draw_series(LineSeries::new(points, line))
             .map_err(|e| err(&e))?
             .label(s.label.as_str())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], line));
@@ -419,11 +513,12 @@ where
 
 /// A tick label: whole numbers only on an integer axis (no `1.5` epochs), else up to four
 /// significant digits without trailing zeros.
-fn tick(v: f64, integer: bool) -> String {
+pub(crate) fn tick(v: f64, integer: bool) -> String {
     if integer {
         return if (v - v.round()).abs() < 1e-9 { format!("{}", v.round()) } else { String::new() };
     }
-    if v == 0.0 {
+    // Ticks computed as lo + i·step miss zero by rounding (−1.1e-16): that is zero.
+    if v.abs() < 1e-12 {
         return "0".to_string();
     }
     let e = v.abs().log10().floor() as i32;

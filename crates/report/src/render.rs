@@ -1,9 +1,11 @@
 //! Rendering tables: one exporter per format behind a small trait. The terminal table and
 //! Markdown round metrics to four significant digits for reading; CSV and JSON keep every digit
-//! (mean and std in separate columns) and mark the best row with a boolean `best` column.
+//! (mean and std in separate columns) and mark the best row with a boolean `best` column. The
+//! linear-probe baselines are a column (`pca_probe_accuracy`) and a note in the terminal and
+//! Markdown tables, two columns in CSV and JSON.
 
 use crate::columns::Metric;
-use crate::table::{Stat, SweepTable, TableRow, Value};
+use crate::table::{Stat, SweepTable, TableRow, Value, PCA_COLUMN, PIXELS_COLUMN};
 
 /// An output format of `runner report`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +54,17 @@ fn legend(t: &SweepTable, mark: &str) -> String {
     parts.join("; ")
 }
 
+/// The terminal and Markdown tables show the PCA baseline column when a row has one (the raw
+/// pixels' baseline is one number per dataset: a note under the table).
+fn shows_pca(t: &SweepTable) -> bool {
+    t.rows.iter().any(|r| r.pca_probe_accuracy.is_some())
+}
+
+/// An accuracy as the tables show metrics: four decimals.
+fn accuracy_text(x: Option<f64>) -> String {
+    x.map_or("-".to_string(), |v| format!("{v:.4}"))
+}
+
 /// Text keys left, numeric keys right (a column whose first rows are unset is still numeric).
 fn key_aligns(t: &SweepTable) -> Vec<Align> {
     (0..t.keys.len())
@@ -94,6 +107,9 @@ impl Exporter for TextTable {
             let mut header: Vec<String> = t.keys.clone();
             header.extend(COUNTS.map(String::from));
             header.extend(t.metrics.iter().map(|m| m.name().to_string()));
+            if shows_pca(t) {
+                header.push(PCA_COLUMN.to_string());
+            }
             header.extend(["best_epoch", "samples/s"].map(String::from));
             let mut align = key_aligns(t);
             align.resize(header.len(), Align::Right);
@@ -105,6 +121,9 @@ impl Exporter for TextTable {
                     let mut cells: Vec<String> = r.keys.iter().map(|v| v.text("-")).collect();
                     cells.extend([r.runs, r.completed, r.diverged, r.failed].map(|n| n.to_string()));
                     cells.extend(std::iter::repeat_n(String::new(), t.metrics.len()));
+                    if shows_pca(t) {
+                        cells.push(accuracy_text(r.pca_probe_accuracy));
+                    }
                     cells.push(r.best_epoch.map_or("-".to_string(), |e| e.to_string()));
                     cells.push(r.samples_per_second.map_or("-".to_string(), |s| format!("{s:.0}")));
                     cells
@@ -216,6 +235,9 @@ impl Exporter for Markdown {
             let mut header: Vec<String> = t.keys.clone();
             header.extend(COUNTS.map(String::from));
             header.extend(t.metrics.iter().map(|m| m.name().to_string()));
+            if shows_pca(t) {
+                header.push(PCA_COLUMN.to_string());
+            }
             header.extend(["best_epoch", "samples/s"].map(String::from));
             let mut rule: Vec<&str> = key_aligns(t).into_iter().map(md_rule).collect();
             rule.resize(header.len(), md_rule(Align::Right));
@@ -231,6 +253,9 @@ impl Exporter for Markdown {
                         None => m,
                     };
                     cells.push(if j == 0 && r.best { format!("**{text}**") } else { text });
+                }
+                if shows_pca(t) {
+                    cells.push(accuracy_text(r.pca_probe_accuracy));
                 }
                 cells.push(r.best_epoch.map_or("-".to_string(), |e| e.to_string()));
                 cells.push(r.samples_per_second.map_or("-".to_string(), |s| format!("{s:.0}")));
@@ -293,7 +318,7 @@ impl Exporter for Csv {
             header.push(format!("{m}_mean"));
             header.push(format!("{m}_std"));
         }
-        header.extend(["best_epoch", "samples_per_second", "best"].map(String::from));
+        header.extend([PCA_COLUMN, PIXELS_COLUMN, "best_epoch", "samples_per_second", "best"].map(String::from));
         let mut out = csv_line(&header);
         for t in tables {
             for r in &t.rows {
@@ -313,6 +338,8 @@ impl Exporter for Csv {
                     cells.push(float_text(s.and_then(|s| s.mean)));
                     cells.push(float_text(s.and_then(|s| s.std)));
                 }
+                cells.push(float_text(r.pca_probe_accuracy));
+                cells.push(float_text(r.pixels_probe_accuracy));
                 cells.push(r.best_epoch.map_or(String::new(), |e| e.to_string()));
                 cells.push(float_text(r.samples_per_second));
                 cells.push(r.best.to_string());
@@ -373,6 +400,8 @@ impl Exporter for Json {
                             o.insert(format!("{m}_mean"), number(s.mean));
                             o.insert(format!("{m}_std"), number(s.std));
                         }
+                        o.insert(PCA_COLUMN.into(), number(r.pca_probe_accuracy));
+                        o.insert(PIXELS_COLUMN.into(), number(r.pixels_probe_accuracy));
                         o.insert("best_epoch".into(), r.best_epoch.map_or(J::Null, J::from));
                         o.insert("samples_per_second".into(), number(r.samples_per_second));
                         o.insert("best".into(), J::Bool(r.best));

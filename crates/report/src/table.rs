@@ -1,12 +1,15 @@
 //! The comparison table of a sweep, computed with polars from its run rows (final metrics) and
 //! metric rows (per-epoch curves): one row per configuration of the group keys (by default the
 //! keys that vary in the sweep), seeds aggregated. Runs that diverged or failed are counted but
-//! their metrics are not averaged: a partial curve is not comparable with finished ones.
+//! their metrics are not averaged: a partial curve is not comparable with finished ones. Each row
+//! also gets the stored linear-probe baselines of its data: the probe on a PCA of the pixels of
+//! the row's latent size, and on the raw pixels.
 
 use crate::columns::{config_columns, resolve_key, Metric};
 use crate::error::ReportError;
 use crate::load::{RunCounts, SweepResults};
 use polars::prelude::*;
+use results::{Baseline, BaselineKind};
 
 /// A constant column grouped by alongside the keys, so that a table without keys (nothing
 /// varies, or `--best` without `--group-by`) is computed by the same code: one group.
@@ -96,6 +99,11 @@ pub struct TableRow {
     pub best_epoch: Option<u64>,
     /// Mean over completed runs of their mean training throughput.
     pub samples_per_second: Option<f64>,
+    /// The linear probe on a PCA of the pixels with as many components as the row's latent size
+    /// (none when the row mixes latent sizes or datasets, or no baseline is stored).
+    pub pca_probe_accuracy: Option<f64>,
+    /// The linear probe on the raw pixels of the row's data.
+    pub pixels_probe_accuracy: Option<f64>,
     /// This row has the best value of the leading metric.
     pub best: bool,
 }
@@ -150,14 +158,18 @@ fn sortable(keys: &[String], metrics: &[Metric]) -> Vec<String> {
     let mut names: Vec<String> = keys.to_vec();
     names.extend(["runs", "completed", "diverged", "failed"].map(String::from));
     names.extend(metrics.iter().map(|m| m.name().to_string()));
-    names.extend(["best_epoch", "samples_per_second"].map(String::from));
+    names.extend([PCA_COLUMN, PIXELS_COLUMN, "best_epoch", "samples_per_second"].map(String::from));
     names
 }
+
+/// The baseline columns of a table row.
+pub const PCA_COLUMN: &str = "pca_probe_accuracy";
+pub const PIXELS_COLUMN: &str = "pixels_probe_accuracy";
 
 /// The metric columns shown: the leading one, then the test metrics every run has.
 pub fn shown_metrics(lead: Metric) -> Vec<Metric> {
     let mut shown = vec![lead];
-    for m in [Metric::TestBce, Metric::TestMse, Metric::TestPsnr] {
+    for m in [Metric::TestBce, Metric::TestMse, Metric::TestPsnr, Metric::ProbeAccuracy] {
         if !shown.contains(&m) {
             shown.push(m);
         }
@@ -276,6 +288,8 @@ pub fn table(sweep: &SweepResults, opts: &TableOptions) -> Result<SweepTable, Re
                 .and_then(|c| c.u64().map(|c| c.get(i)))
                 .map_err(pl("reading the table"))?,
             samples_per_second: float("samples_per_second").map_err(pl("reading the table"))?,
+            pca_probe_accuracy: same_in_group(&df, i, "_pca").map_err(pl("reading the table"))?,
+            pixels_probe_accuracy: same_in_group(&df, i, "_pixels").map_err(pl("reading the table"))?,
             best: false,
         });
     }
@@ -304,6 +318,7 @@ pub fn table(sweep: &SweepResults, opts: &TableOptions) -> Result<SweepTable, Re
     if !others.is_empty() {
         notes.push(format!("aggregated over {}{seeds}", others.join(", ")));
     }
+    notes.extend(baseline_notes(sweep, &rows)?);
     Ok(SweepTable {
         sweep: sweep.name.clone(),
         description: sweep.description.clone(),
@@ -341,6 +356,8 @@ fn sort_order(
         match metrics.iter().find(|m| m.name() == name) {
             Some(m) => order.push((col(mean_col(*m)), m.higher_is_better(), true)),
             None if name == "samples_per_second" => order.push((col(name), true, true)),
+            None if name == PCA_COLUMN => order.push((col("_pca_min"), true, true)),
+            None if name == PIXELS_COLUMN => order.push((col("_pixels_min"), true, true)),
             None => order.push((col(name), false, false)),
         }
     }
@@ -370,7 +387,13 @@ fn aggregate(sweep: &SweepResults, keys: &[&str], metrics: &[Metric], lead: Metr
         aggs.push(v.count().cast(DataType::UInt64).alias(n_col(*m)));
     }
     aggs.push(col("mean_samples_per_second").filter(completed).mean().alias("samples_per_second"));
-    let runs = sweep.runs.clone().lazy().with_column(lit(0u32).alias(ALL));
+    // A baseline belongs to a row when all its runs have the same one: min = max, no nulls.
+    for b in ["_pca", "_pixels"] {
+        aggs.push(col(b).min().alias(format!("{b}_min")));
+        aggs.push(col(b).max().alias(format!("{b}_max")));
+        aggs.push(col(b).null_count().cast(DataType::UInt64).alias(format!("{b}_nulls")));
+    }
+    let runs = with_baselines(sweep, sweep.runs.clone().lazy().with_column(lit(0u32).alias(ALL)));
     let table = runs.group_by_stable(by.clone()).agg(aggs);
 
     let best_epoch = epoch_curves(sweep, keys, lead).filter(col(VALUE).is_not_null()).group_by_stable(by.clone()).agg(
@@ -413,6 +436,104 @@ pub(crate) fn epoch_curves(sweep: &SweepResults, keys: &[&str], metric: Metric) 
             col(metric.name()).count().cast(DataType::UInt64).alias("_n"),
         ])
         .sort_by_exprs(by_epoch, SortMultipleOptions::default().with_nulls_last(false).with_maintain_order(true))
+}
+
+/// The runs with the baselines of their data as columns: `_pca` (the PCA of their latent size)
+/// and `_pixels`, matched on the dataset fingerprint and the limits.
+fn with_baselines(sweep: &SweepResults, runs: LazyFrame) -> LazyFrame {
+    let data = ["dataset_fingerprint", "train_limit", "test_limit"];
+    let mut runs = runs;
+    for (kind, column) in [(BaselineKind::Pca, "_pca"), (BaselineKind::Pixels, "_pixels")] {
+        let found: Vec<&Baseline> = sweep.baselines.iter().filter(|b| b.kind == kind).collect();
+        if found.is_empty() {
+            runs = runs.with_column(lit(NULL).cast(DataType::Float64).alias(column));
+            continue;
+        }
+        let mut columns = vec![
+            Column::new(data[0].into(), found.iter().map(|b| b.dataset_fingerprint.clone()).collect::<Vec<_>>()),
+            Column::new(data[1].into(), found.iter().map(|b| b.train_limit).collect::<Vec<_>>()),
+            Column::new(data[2].into(), found.iter().map(|b| b.test_limit).collect::<Vec<_>>()),
+            Column::new(column.into(), found.iter().map(|b| b.accuracy).collect::<Vec<_>>()),
+        ];
+        let mut on: Vec<Expr> = data.iter().map(|c| col(*c)).collect();
+        if kind == BaselineKind::Pca {
+            columns.push(Column::new("latent_dim".into(), found.iter().map(|b| b.dim).collect::<Vec<_>>()));
+            on.push(col("latent_dim"));
+        }
+        let frame = match DataFrame::new(found.len(), columns) {
+            Ok(f) => f.lazy(),
+            // Columns of equal length built just above cannot fail to form a frame; without it,
+            // the baseline column is simply empty.
+            Err(_) => {
+                runs = runs.with_column(lit(NULL).cast(DataType::Float64).alias(column));
+                continue;
+            }
+        };
+        let args = JoinArgs { nulls_equal: true, ..JoinArgs::new(JoinType::Left) };
+        runs = runs.join(frame, on.clone(), on, args);
+    }
+    runs
+}
+
+/// A group's baseline: its value when every run of the group has the same one.
+fn same_in_group(df: &DataFrame, i: usize, column: &str) -> PolarsResult<Option<f64>> {
+    let lo = df.column(&format!("{column}_min"))?.f64()?.get(i);
+    let hi = df.column(&format!("{column}_max"))?.f64()?.get(i);
+    let nulls = df.column(&format!("{column}_nulls"))?.u64()?.get(i).unwrap_or(1);
+    Ok(lo.filter(|lo| nulls == 0 && Some(*lo) == hi))
+}
+
+/// The data a run was trained on, as its baselines are keyed: fingerprint and limits.
+pub(crate) type DataKey = (String, Option<u64>, Option<u64>);
+
+/// The distinct data of the sweep's runs, in run order.
+pub(crate) fn data_keys(sweep: &SweepResults) -> Result<Vec<DataKey>, ReportError> {
+    let pl = |e: PolarsError| ReportError::polars(&sweep.name, "reading the runs' datasets", e);
+    let runs = &sweep.runs;
+    let fingerprints = runs.column("dataset_fingerprint").and_then(|c| c.str().cloned()).map_err(pl)?;
+    let train_limits = runs.column("train_limit").and_then(|c| c.u64().cloned()).map_err(pl)?;
+    let test_limits = runs.column("test_limit").and_then(|c| c.u64().cloned()).map_err(pl)?;
+    let mut keys: Vec<DataKey> = Vec::new();
+    for i in 0..runs.height() {
+        let key = (fingerprints.get(i).unwrap_or_default().to_string(), train_limits.get(i), test_limits.get(i));
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    Ok(keys)
+}
+
+/// The stored baseline of one kind (and, for PCA, one size) for the data of `key`.
+pub(crate) fn baseline<'a>(
+    sweep: &'a SweepResults,
+    key: &DataKey,
+    kind: BaselineKind,
+    dim: Option<u64>,
+) -> Option<&'a Baseline> {
+    sweep.baselines.iter().find(|b| {
+        b.kind == kind
+            && b.dataset_fingerprint == key.0
+            && (b.train_limit, b.test_limit) == (key.1, key.2)
+            && dim.is_none_or(|d| d == b.dim)
+    })
+}
+
+/// Lines under the table: the raw-pixel baseline of each dataset, what the PCA column is.
+fn baseline_notes(sweep: &SweepResults, rows: &[TableRow]) -> Result<Vec<String>, ReportError> {
+    let mut notes = Vec::new();
+    for key in data_keys(sweep)? {
+        if let Some(b) = baseline(sweep, &key, BaselineKind::Pixels, None) {
+            let cap = if b.converged { String::new() } else { format!(", stopped at {} iterations", b.iterations) };
+            notes.push(format!(
+                "baseline: the probe on the {} raw pixels of {} ({} train / {} test images): accuracy {:.4}{cap}",
+                b.dim, b.dataset, b.train_samples, b.test_samples, b.accuracy
+            ));
+        }
+    }
+    if rows.iter().any(|r| r.pca_probe_accuracy.is_some()) {
+        notes.push(format!("{PCA_COLUMN}: the same probe on a PCA of the pixels with latent_dim components"));
+    }
+    Ok(notes)
 }
 
 pub(crate) fn value(v: AnyValue<'_>) -> Value {

@@ -1,7 +1,8 @@
 //! What a reader of the tables relies on, checked against the fixture's own files: which runs are
 //! averaged, how seeds and missing seeds show, what `--group-by`, `--best`, `--sort` and
 //! `--metric` do, and that combined files, stale combined files and copies of a sweep from
-//! several machines all give the numbers of the run folders.
+//! several machines all give the numbers of the run folders; that the probe's accuracy is averaged
+//! like the other metrics and each row gets the stored baselines of its data and latent size.
 
 mod common;
 
@@ -112,7 +113,10 @@ fn rows_are_sorted_by_the_keys_and_the_best_is_marked_once() {
 #[test]
 fn psnr_leads_and_the_highest_is_best() {
     let t = table(&fixture(), &options("test_psnr", &[], false, None)).unwrap();
-    assert_eq!(t.metrics.iter().map(|m| m.name()).collect::<Vec<_>>(), ["test_psnr", "test_bce", "test_mse"]);
+    assert_eq!(
+        t.metrics.iter().map(|m| m.name()).collect::<Vec<_>>(),
+        ["test_psnr", "test_bce", "test_mse", "probe_accuracy"]
+    );
     let highest = t.rows.iter().filter_map(|r| r.metrics[0].mean).fold(f64::NEG_INFINITY, f64::max);
     let best = t.rows.iter().find(|r| r.best).unwrap();
     assert_eq!(best.metrics[0].mean, Some(highest));
@@ -312,4 +316,99 @@ fn best_epoch_is_where_the_seed_mean_curve_is_best() {
     // PSNR is best where it is highest.
     let t = table(&sweeps[0], &options("test_psnr", &[], false, None)).unwrap();
     assert_eq!(row(&t, &[text("dae"), Value::Int(32)]).best_epoch, Some(2));
+}
+
+fn final_probe(run_id: &str) -> f64 {
+    record(&fixture_sweep(), run_id)["final_metrics"]["probe_accuracy"].as_f64().unwrap()
+}
+
+/// The accuracy in the fixture's stored baseline whose file name ends in `suffix`.
+fn stored_baseline(dir: &Path, suffix: &str) -> (std::path::PathBuf, serde_json::Value) {
+    let entry = std::fs::read_dir(dir.join("baselines"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(suffix))
+        .unwrap();
+    let value = serde_json::from_str(&std::fs::read_to_string(&entry).unwrap()).unwrap();
+    (entry, value)
+}
+
+#[test]
+fn the_probe_accuracy_is_averaged_over_seeds_and_higher_is_best() {
+    let t = table(&fixture(), &options("probe_accuracy", &[], false, None)).unwrap();
+    assert_eq!(t.metrics[0].name(), "probe_accuracy");
+    let ae2 = row(&t, &[text("ae"), Value::Int(2)]);
+    let expected = (final_probe("60ac263ecf14") + final_probe("376bee75e62f")) / 2.0;
+    assert!((ae2.metrics[0].mean.unwrap() - expected).abs() < 1e-15);
+    assert_eq!(ae2.metrics[0].n, 2);
+    // The diverged run never reached its probe: the row has its one completed seed.
+    assert_eq!(row(&t, &[text("dae"), Value::Int(32)]).metrics[0].n, 1);
+    let highest = t.rows.iter().filter_map(|r| r.metrics[0].mean).fold(f64::NEG_INFINITY, f64::max);
+    assert!(t.rows.iter().all(|r| r.best == (r.metrics[0].mean == Some(highest))));
+}
+
+#[test]
+fn rows_get_the_pca_baseline_of_their_latent_size_and_the_pixel_baseline_of_their_data() {
+    let pca = |k: usize| stored_baseline(&fixture_sweep(), &format!("-pca{k}.json")).1["accuracy"].as_f64();
+    let pixels = stored_baseline(&fixture_sweep(), "-pixels.json").1["accuracy"].as_f64();
+    let t = table(&fixture(), &TableOptions::default()).unwrap();
+    for variant in ["ae", "dae"] {
+        for k in [2, 32] {
+            let r = row(&t, &[text(variant), Value::Int(k)]);
+            assert_eq!(r.pca_probe_accuracy, pca(k as usize), "{variant} {k}");
+            assert_eq!(r.pixels_probe_accuracy, pixels, "{variant} {k}");
+        }
+    }
+    assert!(
+        t.notes
+            .iter()
+            .any(|n| n
+                .starts_with("baseline: the probe on the 784 raw pixels of synthetic (100 train / 20 test images)")),
+        "{:?}",
+        t.notes
+    );
+    // Rows that mix latent sizes have no PCA baseline, but still one dataset.
+    let t = table(&fixture(), &options("test_bce", &["variant"], false, None)).unwrap();
+    assert!(t.rows.iter().all(|r| r.pca_probe_accuracy.is_none() && r.pixels_probe_accuracy == pixels));
+    assert!(!t.notes.iter().any(|n| n.starts_with("pca_probe_accuracy")), "{:?}", t.notes);
+    // Sorting by the baseline column: highest first.
+    let t = table(&fixture(), &options("test_bce", &[], false, Some("pca_probe_accuracy"))).unwrap();
+    let column: Vec<Option<f64>> = t.rows.iter().map(|r| r.pca_probe_accuracy).collect();
+    assert_eq!(column, [pca(2), pca(2), pca(32), pca(32)]);
+}
+
+#[test]
+fn without_stored_baselines_the_columns_are_empty_and_the_terminal_table_leaves_them_out() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&fixture_sweep(), &dir.path().join("fixture"));
+    std::fs::remove_dir_all(dir.path().join("fixture/baselines")).unwrap();
+    let sweeps = load(&[dir.path().to_path_buf()]).unwrap();
+    let t = table(&sweeps[0], &TableOptions::default()).unwrap();
+    assert!(t.rows.iter().all(|r| r.pca_probe_accuracy.is_none() && r.pixels_probe_accuracy.is_none()));
+    assert!(!t.notes.iter().any(|n| n.contains("baseline")), "{:?}", t.notes);
+    let text = render(std::slice::from_ref(&t), Format::Table);
+    assert!(text.contains("probe_accuracy") && !text.contains("pca_probe_accuracy"), "{text}");
+    assert!(render(&[t], Format::Csv).lines().next().unwrap().contains("pca_probe_accuracy,pixels_probe_accuracy"));
+}
+
+#[test]
+fn copies_of_a_baseline_give_the_newest() {
+    // Two machines' copies of the sweep, one with an older PCA-32 baseline of another value.
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&fixture_sweep(), &dir.path().join("a/fixture"));
+    copy_tree(&fixture_sweep(), &dir.path().join("b/fixture"));
+    let (path, mut old) = stored_baseline(&dir.path().join("b/fixture"), "-pca32.json");
+    let current = old["accuracy"].as_f64();
+    old["accuracy"] = serde_json::json!(0.123);
+    old["created_at"] = serde_json::json!("2000-01-01T00:00:00Z");
+    std::fs::write(&path, serde_json::to_string_pretty(&old).unwrap()).unwrap();
+    for order in [["a", "b"], ["b", "a"]] {
+        let sweeps = load(order.map(|d| dir.path().join(d)).as_ref()).unwrap();
+        let t = table(&sweeps[0], &TableOptions::default()).unwrap();
+        assert_eq!(row(&t, &[text("ae"), Value::Int(32)]).pca_probe_accuracy, current, "{order:?}");
+    }
+    // A baseline file that cannot be read is an error naming it.
+    std::fs::write(&path, "{").unwrap();
+    let e = load(&[dir.path().join("b")]).unwrap_err().to_string();
+    assert!(e.contains(&path.display().to_string()), "{e}");
 }

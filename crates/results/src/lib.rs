@@ -3,12 +3,14 @@
 //! needs to know. Training never sees this crate; the runner connects them.
 
 pub mod atomic;
+pub mod baseline;
 pub mod codes;
 pub mod error;
 pub mod record;
 pub mod store;
 pub mod table;
 
+pub use baseline::{Baseline, BaselineKind};
 pub use error::ResultsError;
 pub use record::{now_rfc3339, FinalMetrics, Provenance, RunRecord, RunRow};
 pub use store::{RunWriter, StoredRun, SweepDir, SweepLock};

@@ -46,6 +46,10 @@ pub struct FinalMetrics {
     pub noisy_test_bce: Option<f64>,
     pub noisy_test_mse: Option<f64>,
     pub noisy_test_psnr: Option<f64>,
+    /// The linear probe's test accuracy at the last epoch (none when it was switched off, or for
+    /// runs recorded before it existed).
+    #[serde(default)]
+    pub probe_accuracy: Option<f64>,
     /// Epoch with the lowest test BCE, and that BCE.
     pub best_epoch: u64,
     pub best_test_bce: f64,
@@ -65,6 +69,7 @@ impl FinalMetrics {
             noisy_test_bce: last.noisy_test_bce,
             noisy_test_mse: last.noisy_test_mse,
             noisy_test_psnr: last.noisy_test_psnr,
+            probe_accuracy: last.probe_accuracy,
             best_epoch: best.epoch,
             best_test_bce: best.test_bce,
             mean_samples_per_second: rows.iter().map(|r| r.samples_per_second).sum::<f64>() / rows.len() as f64,
@@ -83,6 +88,8 @@ pub struct RunRow {
     pub status: String,
     pub error: Option<String>,
     pub dataset: String,
+    /// The content fingerprint of the dataset (what the stored baselines are matched on).
+    pub dataset_fingerprint: String,
     pub train_limit: Option<u64>,
     pub test_limit: Option<u64>,
     pub architecture: String,
@@ -106,6 +113,7 @@ pub struct RunRow {
     pub final_noisy_test_bce: Option<f64>,
     pub final_noisy_test_mse: Option<f64>,
     pub final_noisy_test_psnr: Option<f64>,
+    pub final_probe_accuracy: Option<f64>,
     pub best_epoch: Option<u64>,
     pub best_test_bce: Option<f64>,
     pub mean_samples_per_second: Option<f64>,
@@ -129,6 +137,7 @@ impl RunRow {
             status: r.status.to_string(),
             error: r.error.clone(),
             dataset: file.data.dataset.to_string(),
+            dataset_fingerprint: file.dataset_fingerprint.clone(),
             train_limit: file.data.train_limit.map(|v| v as u64),
             test_limit: file.data.test_limit.map(|v| v as u64),
             architecture: file.model.architecture.to_string(),
@@ -151,6 +160,7 @@ impl RunRow {
             final_noisy_test_bce: f.and_then(|f| f.noisy_test_bce),
             final_noisy_test_mse: f.and_then(|f| f.noisy_test_mse),
             final_noisy_test_psnr: f.and_then(|f| f.noisy_test_psnr),
+            final_probe_accuracy: f.and_then(|f| f.probe_accuracy),
             best_epoch: f.map(|f| f.best_epoch),
             best_test_bce: f.map(|f| f.best_test_bce),
             mean_samples_per_second: f.map(|f| f.mean_samples_per_second),

@@ -7,6 +7,7 @@
 //! <results>/<sweep>/runs/<run_id>/metrics.csv  one row per epoch, appended as each epoch ends
 //! <results>/<sweep>/metrics.csv + .parquet     every run × epoch, rebuilt from the run folders
 //! <results>/<sweep>/runs.csv + .parquet        one row per run
+//! <results>/<sweep>/baselines/<key>.json       linear-probe baselines (see `baseline.rs`)
 //! ```
 //!
 //! Crash safety: every file but a run's `metrics.csv` is replaced atomically; `metrics.csv` is
@@ -115,7 +116,7 @@ impl SweepDir {
     pub fn start_run(&self, file: &RunFile, record: RunRecord) -> Result<RunWriter, ResultsError> {
         let dir = self.run_dir(&file.run_id);
         std::fs::create_dir_all(&dir).map_err(|e| ResultsError::io(&dir, e))?;
-        for stale in ["model.safetensors", "reconstructions.png"] {
+        for stale in ["model.safetensors", "reconstructions.png", "latent.csv", "latent.png"] {
             let _ = std::fs::remove_file(dir.join(stale));
         }
         atomic::write(&dir.join("config.toml"), file.to_toml().as_bytes())?;

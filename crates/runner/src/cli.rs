@@ -111,6 +111,10 @@ pub struct SweepArgs {
     /// Run only the runs whose index ≡ I (mod N), e.g. 0/4 (for job arrays)
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
+    /// Skip the linear-probe baselines (raw pixels, PCA of each latent size) that are not stored
+    /// yet; the raw-pixel probe takes about 20 s on 60,000 images
+    #[arg(long)]
+    pub no_baselines: bool,
     #[command(flatten)]
     pub threads: Threads,
     /// Progress display
@@ -151,7 +155,8 @@ pub struct ReportArgs {
     /// Write the table to this file instead of standard output
     #[arg(long)]
     pub output: Option<PathBuf>,
-    /// Also write PNG plots into <sweep>/plots/
+    /// Also write PNG plots into <sweep>/plots/, and each run's test codes in the plane into
+    /// <sweep>/runs/<id>/latent.png
     #[arg(long)]
     pub plots: bool,
 }

@@ -1,6 +1,7 @@
 //! `runner`: the command line of the auto-encoder sweep pipeline. Parses arguments, hands each
 //! command its resolved inputs, prints the whole error chain and exits non-zero on failure.
 
+mod baselines;
 mod check;
 mod cli;
 mod progress;

@@ -1,6 +1,7 @@
 //! `runner report`: checks the options, reads the sweeps under the given directories, prints (or
-//! writes) their comparison tables and, with `--plots`, draws their pictures. Fails when no sweep
-//! has a completed run, after showing what there is, so that a script notices.
+//! writes) their comparison tables and, with `--plots`, draws their pictures (into
+//! `<sweep>/plots/`, and each run's latent space into its own folder). Fails when no sweep has a
+//! completed run, after showing what there is, so that a script notices.
 
 use crate::cli::{Format, ReportArgs};
 use anyhow::{bail, Context, Result};
@@ -44,6 +45,11 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
             // Paths go to stderr so that CSV or JSON on stdout stays machine-readable.
             for path in written {
                 eprintln!("wrote {}", path.display());
+            }
+            let latent = report::latent_plots(sweep, plot.width, plot.height)?;
+            if let Some(first) = latent.first() {
+                let runs = first.parent().and_then(|p| p.parent()).unwrap_or(first);
+                eprintln!("wrote {} latent-space pictures: {}/*/latent.png", latent.len(), runs.display());
             }
         }
     }

@@ -120,6 +120,9 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
     let display = Display::new(args.progress, mine.len());
     let shard_text = shard.map_or(String::new(), |(i, n)| format!(" (shard {i}/{n})"));
     display.line(&format!("sweep {}: {} runs{shard_text} → {}", sweep.name, mine.len(), store.dir.display()));
+    if !args.no_baselines {
+        crate::baselines::ensure(&store, &mine, &datasets, &display).context("storing the baselines")?;
+    }
 
     let mut tally = Tally::default();
     for p in &mine {
@@ -202,6 +205,7 @@ fn train_one(sweep: &Sweep, p: &Planned, dataset: &Dataset, store: &SweepDir, di
         epochs: p.spec.config.train.epochs,
         batch_size: p.spec.config.train.batch_size,
         epoch_started: Instant::now(),
+        probe: None,
     };
     let outcome = train::run(&info, dataset, &mut observer);
     let seconds = started.elapsed().as_secs_f64();
@@ -226,6 +230,8 @@ struct Observer<'a> {
     epochs: usize,
     batch_size: usize,
     epoch_started: Instant,
+    /// The probe of the current epoch, shown in its line.
+    probe: Option<String>,
 }
 
 impl train::Observer for Observer<'_> {
@@ -236,11 +242,20 @@ impl train::Observer for Observer<'_> {
         self.display.batch(epoch, batch, batches, loss, batch * self.batch_size, self.epoch_started);
     }
 
+    fn probe(&mut self, _epoch: usize, r: &probe::ProbeResult, seconds: f64) {
+        let cap = if r.converged { "" } else { ", the cap" };
+        self.probe = Some(format!(
+            ", probe_accuracy {:.4} (train {:.4}; {} L-BFGS iterations{cap}; {seconds:.1} s)",
+            r.accuracy, r.train_accuracy, r.iterations
+        ));
+    }
+
     fn epoch(&mut self, row: &MetricRow) -> Result<(), String> {
         self.writer.append(row).map_err(|e| e.to_string())?;
         let noisy = row.noisy_test_bce.map_or(String::new(), |b| format!(" noisy_test_bce {b:.4}"));
+        let probe = self.probe.take().unwrap_or_default();
         self.display.epoch(&format!(
-            "{} epoch {}/{}: train_loss {:.4} test_bce {:.4} test_mse {:.5} psnr {:.2} dB{noisy}, {:.0} samples/s",
+            "{} epoch {}/{}: train_loss {:.4} test_bce {:.4} test_mse {:.5} psnr {:.2} dB{noisy}, {:.0} samples/s{probe}",
             self.label,
             row.epoch,
             self.epochs,

@@ -3,7 +3,8 @@
 //! writes nothing, that a sweep resumes after it completed, was interrupted or was killed without
 //! retraining finished runs or duplicating rows, that a diverging or failing run is recorded while
 //! the others go on, that a busy results directory is refused, that shards partition the runs,
-//! that the Parquet tables hold what the CSV tables hold, and that recorded metrics reproduce.
+//! that the Parquet tables hold what the CSV tables hold, that recorded metrics reproduce, and that
+//! the linear probe, its stored baselines and the latent-space pictures reach the files.
 //!
 //! Every sweep here trains a tiny dense model on synthetic data (well under a second a run).
 
@@ -821,4 +822,69 @@ fn the_thread_count_does_not_change_the_metrics() {
         assert_eq!(run_json(&tmp.path().join("t2/threads"), &id)["provenance"]["threads"], 2);
     }
     run(tmp.path(), &["compare", "t1/threads", "t2/threads"]).success().stdout_has("2 runs identical (bit-exact");
+}
+
+// 12. The linear probe, baselines and latent pictures ---------------------------------------------
+
+#[test]
+fn runs_are_probed_baselines_are_stored_once_and_the_report_draws_the_codes() {
+    let tmp = tempdir();
+    let axes = "[sweep]\n\"model.latent_dim\" = [2, 4]\n";
+    write(tmp.path(), "sweep.toml", &sweep_text("probed", 2, axes));
+    let sweep_dir = tmp.path().join("results/probed");
+    let first = run(tmp.path(), &["sweep", "sweep.toml", "--progress", "plain"]);
+    first.success().stderr_has("baseline synthetic (64 train / 32 test images): probe on the raw pixels: accuracy");
+    first.stderr_has("probe on PCA-2: accuracy").stderr_has("probe on PCA-4: accuracy");
+
+    // One file per baseline: the raw pixels once, PCA per latent size.
+    let baselines = sweep_dir.join("baselines");
+    let mut names: Vec<String> =
+        std::fs::read_dir(&baselines).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().to_string()).collect();
+    names.sort();
+    assert_eq!(names.len(), 3, "{names:?}");
+    let key = &names[0][..12];
+    assert_eq!(names, [format!("{key}-pca2.json"), format!("{key}-pca4.json"), format!("{key}-pixels.json")]);
+    let pca4: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(baselines.join(&names[1])).unwrap()).unwrap();
+    assert_eq!(
+        (pca4["kind"].as_str(), pca4["dim"].as_u64(), pca4["train_limit"].as_u64()),
+        (Some("pca"), Some(4), Some(64))
+    );
+    assert!(pca4["explained_variance"].as_f64().is_some_and(|v| v > 0.0 && v < 1.0), "{pca4}");
+
+    // The probe's accuracy is in the last epoch's row, in runs.csv, and each run has its codes.
+    for id in run_dirs(&sweep_dir) {
+        let rows = Csv::read(&sweep_dir.join("runs").join(&id).join("metrics.csv"));
+        let accuracy = rows.column("probe_accuracy");
+        assert!(accuracy[0].is_empty(), "no probe after epoch 1 of 2");
+        let a: f64 = accuracy[1].parse().unwrap();
+        // A fraction of the 32 test images.
+        assert!((0.0..=1.0).contains(&a) && (a * 32.0 - (a * 32.0).round()).abs() < 1e-9, "{a}");
+        let latent = std::fs::read_to_string(sweep_dir.join("runs").join(&id).join("latent.csv")).unwrap();
+        assert_eq!(latent.lines().count(), 1 + 32);
+    }
+    let runs = Csv::read(&sweep_dir.join("runs.csv"));
+    assert!(runs.column("final_probe_accuracy").iter().all(|v| v.parse::<f64>().is_ok()));
+
+    // A second sweep (here: one more seed) reuses the stored baselines.
+    let before = snapshot(&baselines);
+    write(tmp.path(), "sweep.toml", &sweep_text("probed", 2, &format!("{axes}\"train.seed\" = [0, 1]\n")));
+    let again = run(tmp.path(), &["sweep", "sweep.toml", "--progress", "plain"]);
+    again.success().stderr_has(&summary(4, 2, 2, 0, 0));
+    assert!(!again.stderr.contains("baseline"), "{}", again.stderr);
+    assert!(snapshot(&baselines) == before, "baseline files unchanged");
+
+    // The report: the probe and its PCA baseline in the table, the pictures with --plots.
+    let report = run(tmp.path(), &["report", "--plots", "--format", "csv"]);
+    report.success().stderr_has("probe_accuracy_vs_latent_dim.png").stderr_has("wrote 4 latent-space pictures");
+    let header = report.stdout.lines().next().unwrap().to_string();
+    assert!(header.contains("probe_accuracy_mean") && header.contains("pca_probe_accuracy"), "{header}");
+    for id in run_dirs(&sweep_dir) {
+        assert!(sweep_dir.join("runs").join(&id).join("latent.png").is_file(), "{id}");
+    }
+
+    // --no-baselines: none computed.
+    write(tmp.path(), "sweep.toml", &sweep_text("bare", 1, ""));
+    run(tmp.path(), &["sweep", "sweep.toml", "--no-baselines", "--progress", "plain"]).success();
+    assert!(!tmp.path().join("results/bare/baselines").exists());
 }

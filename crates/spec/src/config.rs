@@ -72,6 +72,34 @@ pub struct TrainConfig {
     pub momentum: Option<f64>,
     pub loss: Loss,
     pub seed: u64,
+    /// The linear probe of the codes (see the `probe` crate): on unless switched off. Left out of
+    /// `config.toml` (and so of the run id) at its default, so that ids of runs recorded before
+    /// the probe existed stay the same.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub probe: bool,
+    /// Probe after every `probe_every`-th epoch too; 0: only after the last epoch.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub probe_every: usize,
+}
+
+impl TrainConfig {
+    /// Whether the codes are probed after `epoch` (1-based): the last epoch, and every
+    /// `probe_every`-th.
+    pub fn probes_after(&self, epoch: usize) -> bool {
+        self.probe && (epoch == self.epochs || (self.probe_every > 0 && epoch.is_multiple_of(self.probe_every)))
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,7 +154,29 @@ pub enum DatasetName {
 /// What a dataset key may be; used in error messages.
 pub const DATASET_CHOICES: &str = "`mnist`, `fashion-mnist`, `synthetic` or `idx:<directory>`";
 
+/// The classes of the synthetic dataset, by label (its generator draws one shape per class).
+pub const SYNTHETIC_CLASS_NAMES: [&str; 10] =
+    ["ring", "blob", "horizontal bar", "vertical bar", "plus", "cross", "square", "triangle", "corner", "dots"];
+
+/// Fashion-MNIST's classes, by label (Zalando's README).
+pub const FASHION_MNIST_CLASS_NAMES: [&str; 10] =
+    ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+
+/// MNIST's classes: the digits.
+pub const MNIST_CLASS_NAMES: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+
 impl DatasetName {
+    /// The names of the classes by label, for legends; none for an `idx:` directory (its labels
+    /// are shown as numbers).
+    pub fn class_names(&self) -> Option<&'static [&'static str]> {
+        match self {
+            Self::Mnist => Some(&MNIST_CLASS_NAMES),
+            Self::FashionMnist => Some(&FASHION_MNIST_CLASS_NAMES),
+            Self::Synthetic => Some(&SYNTHETIC_CLASS_NAMES),
+            Self::Idx(_) => None,
+        }
+    }
+
     /// Parses the form written in sweep files; the error says what is allowed.
     pub fn parse(s: &str) -> Result<Self, String> {
         match s {

@@ -100,6 +100,8 @@ mod tests {
                 momentum: None,
                 loss: Loss::Bce,
                 seed: 0,
+                probe: true,
+                probe_every: 0,
             },
             noise: None,
         }
@@ -121,6 +123,21 @@ mod tests {
     fn id_is_pinned() {
         // Pinned so that a change to the hashing (which would orphan every stored result) is seen.
         assert_eq!(run_id("ae", &cfg(), "fp"), "7761351022ef");
+    }
+
+    #[test]
+    fn probe_settings_change_the_id_only_when_not_the_default() {
+        // Runs recorded before the probe existed keep their ids: the defaults are not written.
+        let canonical = toml::to_string(&cfg()).unwrap();
+        assert!(!canonical.contains("probe"), "{canonical}");
+        let mut c = cfg();
+        c.train.probe_every = 2;
+        assert_ne!(run_id("ae", &c, "fp"), run_id("ae", &cfg(), "fp"));
+        let mut c = cfg();
+        c.train.probe = false;
+        assert_ne!(run_id("ae", &c, "fp"), run_id("ae", &cfg(), "fp"));
+        let text = RunFile::new("abc".into(), "s", "ae", "ae".into(), "fp", &c).to_toml();
+        assert!(text.contains("probe = false"), "{text}");
     }
 
     #[test]

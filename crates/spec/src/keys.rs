@@ -47,6 +47,8 @@ pub struct TrainKeys {
     pub momentum: Option<Momentum>,
     pub loss: Option<Loss>,
     pub seed: Option<u64>,
+    pub probe: Option<bool>,
+    pub probe_every: Option<Count>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -100,6 +102,29 @@ impl<'de> Deserialize<'de> for AtLeastOne {
                     Ok(n) if n >= 1 => Ok(AtLeastOne(n)),
                     _ => Err(E::invalid_value(de::Unexpected::Unsigned(v), &self)),
                 }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A count that may be 0 (`train.probe_every`, where 0 means "never in between").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Count(pub usize);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = Count;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an integer ≥ 0")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Count, E> {
+                usize::try_from(v).map(Count).map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Count, E> {
+                usize::try_from(v).map(Count).map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
             }
         }
         d.deserialize_any(V)

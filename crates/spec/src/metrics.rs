@@ -32,14 +32,19 @@ pub struct MetricRow {
     pub noisy_test_bce: Option<f64>,
     pub noisy_test_mse: Option<f64>,
     pub noisy_test_psnr: Option<f64>,
+    /// Test accuracy of the linear probe (logistic regression on the standardised training-set
+    /// codes of clean inputs); empty on epochs without a probe (see `train.probe_every`).
+    pub probe_accuracy: Option<f64>,
     /// Wall time of the epoch's training steps (evaluation excluded).
     pub epoch_seconds: f64,
     pub eval_seconds: f64,
+    /// Wall time of the probe: encoding both splits and fitting it.
+    pub probe_seconds: Option<f64>,
     pub samples_per_second: f64,
 }
 
 /// Columns that measure time: they differ between reruns and are left out of reproducibility checks.
-pub const TIMING_COLUMNS: [&str; 3] = ["epoch_seconds", "eval_seconds", "samples_per_second"];
+pub const TIMING_COLUMNS: [&str; 4] = ["epoch_seconds", "eval_seconds", "probe_seconds", "samples_per_second"];
 
 /// The metrics of one epoch, before they are labelled with their run.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -50,6 +55,8 @@ pub struct EpochMetrics {
     pub test_mse: f64,
     pub test_psnr: f64,
     pub noisy: Option<(f64, f64, f64)>,
+    /// The probe's test accuracy and its wall time, on epochs with a probe.
+    pub probe: Option<(f64, f64)>,
     pub epoch_seconds: f64,
     pub eval_seconds: f64,
     pub samples_per_second: f64,
@@ -80,8 +87,10 @@ impl MetricRow {
             noisy_test_bce: m.noisy.map(|n| n.0),
             noisy_test_mse: m.noisy.map(|n| n.1),
             noisy_test_psnr: m.noisy.map(|n| n.2),
+            probe_accuracy: m.probe.map(|p| p.0),
             epoch_seconds: m.epoch_seconds,
             eval_seconds: m.eval_seconds,
+            probe_seconds: m.probe.map(|p| p.1),
             samples_per_second: m.samples_per_second,
         }
     }

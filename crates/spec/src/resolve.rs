@@ -61,6 +61,12 @@ pub fn resolve(sections: &toml::Table, origins: &Origins) -> Result<RunConfig, V
         (Optimizer::Adam, None) => None,
     };
 
+    let probe = train.probe.unwrap_or(true);
+    let probe_every = train.probe_every.map_or(0, |v| v.0);
+    if !probe && probe_every > 0 {
+        problem("train.probe_every", "applies only while the probe is on; remove it or `probe = false`".to_string());
+    }
+
     let noise = match keys.noise {
         None => None,
         Some(n) => match n.kind {
@@ -113,6 +119,8 @@ pub fn resolve(sections: &toml::Table, origins: &Origins) -> Result<RunConfig, V
             momentum,
             loss: train.loss.unwrap_or(Loss::Bce),
             seed: train.seed.unwrap_or(0),
+            probe,
+            probe_every,
         },
         noise,
     })

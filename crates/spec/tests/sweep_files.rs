@@ -274,3 +274,49 @@ fn integers_are_accepted_as_numbers() {
     let s = ok("name = \"t\"\n[data]\ndataset = \"mnist\"\n[train]\nlearning_rate = 1\n");
     assert_eq!(s.runs[0].config.train.learning_rate, 1.0);
 }
+
+#[test]
+fn the_probe_is_on_by_default_after_the_last_epoch_and_can_be_scheduled_or_switched_off() {
+    let base = "name = \"t\"\n[data]\ndataset = \"mnist\"\n[train]\nepochs = 6\n";
+    let t = &ok(base).runs[0].config.train;
+    assert!(t.probe && t.probe_every == 0);
+    let after: Vec<usize> = (1..=6).filter(|&e| t.probes_after(e)).collect();
+    assert_eq!(after, [6], "once, after the last epoch");
+
+    let t = &ok(&format!("{base}probe_every = 4\n")).runs[0].config.train;
+    let after: Vec<usize> = (1..=6).filter(|&e| t.probes_after(e)).collect();
+    assert_eq!(after, [4, 6], "every 4th epoch and the last");
+    let t = &ok(&format!("{base}probe_every = 2\n")).runs[0].config.train;
+    assert_eq!((1..=6).filter(|&e| t.probes_after(e)).collect::<Vec<_>>(), [2, 4, 6]);
+
+    let t = &ok(&format!("{base}probe = false\n")).runs[0].config.train;
+    assert!(!(1..=6).any(|e| t.probes_after(e)));
+
+    // A schedule axis: each run gets its value.
+    let s = ok(&format!("{base}[sweep]\n\"train.probe_every\" = [0, 3]\n"));
+    assert_eq!(s.runs.iter().map(|r| r.config.train.probe_every).collect::<Vec<_>>(), [0, 3]);
+    assert_eq!(s.runs[1].label(), "default probe_every=3");
+}
+
+#[test]
+fn probe_keys_are_validated_where_they_are_written() {
+    let base = "name = \"t\"\n[data]\ndataset = \"mnist\"\n[train]\n";
+    let e = err(&format!("{base}probe_every = -1\n"));
+    assert!(e.contains("test.toml:5:") && e.contains("`train.probe_every`") && e.contains("≥ 0"), "{e}");
+    let e = err(&format!("{base}probe_every = 1.5\n"));
+    assert!(e.contains("test.toml:5:") && e.contains("probe_every"), "{e}");
+    let e = err(&format!("{base}probe = \"yes\"\n"));
+    assert!(e.contains("test.toml:5:") && e.contains("`train.probe`") && e.contains("bool"), "{e}");
+    let e = err(&format!("{base}probe = false\nprobe_every = 2\n"));
+    assert!(e.contains("test.toml:6:") && e.contains("train.probe_every") && e.contains("probe is on"), "{e}");
+    // Like `train.momentum` with adam: a schedule axis crossed with a variant that switches the
+    // probe off is an error, pointing at the axis.
+    let e = err(&format!(
+        "{base}[sweep]\n\"train.probe_every\" = [0, 1]\n[[variant]]\nname = \"on\"\n[[variant]]\nname = \"off\"\ntrain = {{ probe = false }}\n"
+    ));
+    assert!(e.contains("test.toml:6:") && e.contains("probe is on") && e.contains("[sweep] axis"), "{e}");
+    let e = err(&format!("{base}[sweep]\n\"train.probe_every\" = [1, -2]\n"));
+    assert!(e.contains("value #2 (-2)") && e.contains("≥ 0"), "{e}");
+    let e = err(&format!("{base}prob = false\n"));
+    assert!(e.contains("unknown field `prob`") && e.contains("probe_every"), "{e}");
+}

@@ -1,6 +1,8 @@
 //! One training run: builds the model a resolved config describes, trains it epoch by epoch on a
-//! dataset, evaluates after each epoch, hands each epoch's metric row to an observer, detects
-//! divergence, and writes the run's checkpoint and reconstruction picture.
+//! dataset, evaluates after each epoch, probes the codes (a linear classifier on the training
+//! codes, scored on the test codes) after the last epoch and every `train.probe_every`-th, hands
+//! each epoch's metric row to an observer, detects divergence, and writes the run's checkpoint,
+//! reconstruction picture and test codes in the plane (`latent.csv`).
 //!
 //! Seeds: weights from `train.seed`; the epoch order from (seed, epoch); training noise from
 //! (seed, epoch, batch); the test-set corruption from a fixed seed shared by every run, so that
@@ -29,6 +31,8 @@ pub enum TrainError {
     Observer { run: String, message: String },
     #[error("run {run}: cannot write {}: {message}", path.display())]
     Output { run: String, path: PathBuf, message: String },
+    #[error("run {run}: linear probe after epoch {epoch}: {cause}")]
+    Probe { run: String, epoch: usize, cause: probe::ProbeError },
 }
 
 /// What a run needs to know about itself.
@@ -45,12 +49,16 @@ pub struct RunInfo<'a> {
 pub trait Observer {
     /// After each training step: 1-based epoch and batch, the batch count, the batch loss.
     fn batch(&mut self, _epoch: usize, _batch: usize, _batches: usize, _loss: f32) {}
+    /// After each probe, before its epoch's row: what the solver did, and the probe's wall time.
+    fn probe(&mut self, _epoch: usize, _result: &probe::ProbeResult, _seconds: f64) {}
     /// After each epoch's evaluation. An error stops the run (e.g. the metrics could not be saved).
     fn epoch(&mut self, row: &MetricRow) -> Result<(), String>;
 }
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq)]
+// One value per run: boxing the row would save nothing worth an indirection.
+#[allow(clippy::large_enum_variant)]
 pub enum Outcome {
     Completed {
         last: MetricRow,
@@ -103,7 +111,7 @@ pub fn run(info: &RunInfo<'_>, dataset: &Dataset, observer: &mut dyn Observer) -
     let config = info.config;
     let train = &dataset.train;
     let test = &dataset.test;
-    if train.len() == 0 {
+    if train.is_empty() {
         return Err(TrainError::NoData { run });
     }
     let mut trainer = trainer(config).map_err(model_err)?;
@@ -114,6 +122,8 @@ pub fn run(info: &RunInfo<'_>, dataset: &Dataset, observer: &mut dyn Observer) -
     let mut clean = Vec::new();
     let mut inputs = Vec::new();
     let mut last = None;
+    // The test codes of the last probe, reused for `latent.csv`.
+    let mut test_codes = None;
     for epoch in 1..=config.train.epochs {
         let started = Instant::now();
         let order = data::batch::epoch_order(train.len(), config.train.seed, epoch as u64);
@@ -148,36 +158,121 @@ pub fn run(info: &RunInfo<'_>, dataset: &Dataset, observer: &mut dyn Observer) -
             Some(images) => Some(trainer.evaluate(images, &test.images).map_err(model_err)?),
             None => None,
         };
-        let m = EpochMetrics {
+        let mut m = EpochMetrics {
             epoch: epoch as u64,
             train_loss: loss_sum / train.len() as f64,
             test_bce: sums.bce_mean(),
             test_mse: sums.mse_mean(),
             test_psnr: sums.psnr(),
             noisy: noisy.map(|s: EvalSums| (s.bce_mean(), s.mse_mean(), s.psnr())),
+            probe: None,
             epoch_seconds,
             eval_seconds: eval_started.elapsed().as_secs_f64(),
             samples_per_second: train.len() as f64 / epoch_seconds.max(1e-9),
         };
-        let row = MetricRow::new(info.run_id, info.sweep, info.variant, config, &m);
         let bad = [("test_bce", m.test_bce), ("test_mse", m.test_mse), ("train_loss", m.train_loss)]
             .into_iter()
             .find(|(_, v)| !v.is_finite());
         if let Some((name, v)) = bad {
             return Ok(Outcome::Diverged { epoch, reason: format!("{name} became {v} at epoch {epoch}") });
         }
+        if config.train.probes_after(epoch) {
+            let started = Instant::now();
+            let codes = Codes::of(&trainer, dataset).map_err(model_err)?;
+            let result = match codes.probe() {
+                Ok(r) => r,
+                Err(probe::ProbeError::NonFinite { what, row, value, .. }) => {
+                    return Ok(Outcome::Diverged {
+                        epoch,
+                        reason: format!("the {what} (codes) became {value} at epoch {epoch}, image {row}"),
+                    });
+                }
+                Err(cause) => return Err(TrainError::Probe { run: run.clone(), epoch, cause }),
+            };
+            let seconds = started.elapsed().as_secs_f64();
+            observer.probe(epoch, &result, seconds);
+            m.probe = Some((result.accuracy, seconds));
+            test_codes = Some(codes.test);
+        }
+        let row = MetricRow::new(info.run_id, info.sweep, info.variant, config, &m);
         observer.epoch(&row).map_err(|message| TrainError::Observer { run: run.clone(), message })?;
         last = Some(row);
     }
 
     if let Some(dir) = info.out_dir {
         write_outputs(info, dir, &trainer, dataset, noisy_test.as_deref())?;
+        let codes = match test_codes {
+            Some(codes) => codes,
+            None => trainer.encode(&test.images).map_err(model_err)?,
+        };
+        write_latent(info, &dir.join(LATENT_FILE), &codes, &test.labels)?;
     }
     match last {
         Some(last) => Ok(Outcome::Completed { last }),
         // `epochs ≥ 1` is validated, so a run always has a last row.
         None => Err(TrainError::NoData { run }),
     }
+}
+
+/// The codes of both splits (clean inputs, also for a denoising run: the probe asks what the
+/// encoder has learnt about the images, not about the noise).
+struct Codes {
+    dim: usize,
+    train: Vec<f32>,
+    test: Vec<f32>,
+    train_labels: Vec<u8>,
+    test_labels: Vec<u8>,
+}
+
+impl Codes {
+    fn of(trainer: &Trainer, dataset: &Dataset) -> Result<Self, nn::NnError> {
+        Ok(Self {
+            dim: trainer.model.latent_dim(),
+            train: trainer.encode(&dataset.train.images)?,
+            test: trainer.encode(&dataset.test.images)?,
+            train_labels: dataset.train.labels[..dataset.train.len()].to_vec(),
+            test_labels: dataset.test.labels[..dataset.test.len()].to_vec(),
+        })
+    }
+
+    fn probe(&self) -> Result<probe::ProbeResult, probe::ProbeError> {
+        probe::linear_probe(
+            &self.train,
+            &self.train_labels,
+            &self.test,
+            &self.test_labels,
+            self.dim,
+            &probe::ProbeOptions::default(),
+        )
+    }
+}
+
+/// The run's test codes in the plane, for `runner report --plots`.
+pub const LATENT_FILE: &str = "latent.csv";
+
+/// Writes `label,x,y` per test image: the code itself for a 2-D latent space, its first two
+/// principal components (PCA of the test codes) otherwise, `(z0, 0)` for a 1-D one. Replaced
+/// atomically, like every output but the per-epoch rows.
+fn write_latent(info: &RunInfo<'_>, path: &Path, codes: &[f32], labels: &[u8]) -> Result<(), TrainError> {
+    let run = info.run_id.to_string();
+    let out_err = |message: String| TrainError::Output { run: run.clone(), path: path.to_path_buf(), message };
+    let dim = info.config.model.latent_dim;
+    let plane: Vec<f32> = match dim {
+        1 => codes.iter().flat_map(|&z| [z, 0.0]).collect(),
+        2 => codes.to_vec(),
+        _ => probe::Pca::fit(codes, dim).and_then(|pca| pca.transform(codes, 2)).map_err(|e| out_err(e.to_string()))?,
+    };
+    let mut text = String::with_capacity(labels.len() * 24 + 16);
+    text.push_str("label,x,y\n");
+    for (label, xy) in labels.iter().zip(plane.chunks_exact(2)) {
+        text.push_str(&format!("{label},{},{}\n", xy[0], xy[1]));
+    }
+    let tmp = path.with_extension(format!("csv.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, text).map_err(|e| out_err(e.to_string()))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        out_err(e.to_string())
+    })
 }
 
 /// A corrupted copy of `images`, from its own seeded stream.
@@ -263,6 +358,8 @@ mod tests {
                 momentum: None,
                 loss: Loss::Bce,
                 seed: 3,
+                probe: true,
+                probe_every: 0,
             },
             noise: None,
         }
@@ -270,15 +367,25 @@ mod tests {
 
     fn train(config: &RunConfig, out: Option<&Path>) -> (Outcome, Vec<MetricRow>, usize) {
         let dataset = data::synthetic::dataset(60, 20);
+        train_on(config, out, &dataset)
+    }
+
+    fn train_on(config: &RunConfig, out: Option<&Path>, dataset: &Dataset) -> (Outcome, Vec<MetricRow>, usize) {
         let info = RunInfo { run_id: "r", sweep: "s", variant: "v", config, out_dir: out };
         let mut c = Collect(Vec::new(), 0);
-        let outcome = run(&info, &dataset, &mut c).unwrap();
+        let outcome = run(&info, dataset, &mut c).unwrap();
         (outcome, c.0, c.1)
     }
 
     fn without_timings(rows: &[MetricRow]) -> Vec<MetricRow> {
         rows.iter()
-            .map(|r| MetricRow { epoch_seconds: 0.0, eval_seconds: 0.0, samples_per_second: 0.0, ..r.clone() })
+            .map(|r| MetricRow {
+                epoch_seconds: 0.0,
+                eval_seconds: 0.0,
+                probe_seconds: r.probe_seconds.map(|_| 0.0),
+                samples_per_second: 0.0,
+                ..r.clone()
+            })
             .collect()
     }
 
@@ -296,6 +403,61 @@ mod tests {
         assert_eq!(model.latent_dim(), 4);
         assert_eq!(meta["run_id"], "r");
         assert!(dir.path().join("reconstructions.png").is_file());
+        // The probe ran once, after the last epoch.
+        assert_eq!(rows.iter().map(|r| r.probe_accuracy.is_some()).collect::<Vec<_>>(), [false, true]);
+        assert!(rows[1].probe_seconds.is_some_and(|s| s > 0.0) && rows[0].probe_seconds.is_none());
+        // latent.csv: every test image, its label and a point in the plane (PCA of 4-D codes).
+        let latent = std::fs::read_to_string(dir.path().join(LATENT_FILE)).unwrap();
+        let lines: Vec<&str> = latent.lines().collect();
+        assert_eq!(lines[0], "label,x,y");
+        assert_eq!(lines.len(), 1 + 20);
+        let dataset = data::synthetic::dataset(60, 20);
+        for (line, label) in lines[1..].iter().zip(&dataset.test.labels) {
+            let cells: Vec<&str> = line.split(',').collect();
+            assert_eq!(cells[0], label.to_string());
+            assert!(cells[1..].iter().all(|v| v.parse::<f32>().unwrap().is_finite()), "{line}");
+        }
+    }
+
+    #[test]
+    fn the_probe_follows_its_schedule_and_reads_the_classes_from_the_codes() {
+        let dataset = data::synthetic::dataset(600, 200);
+        let mut c = config(Architecture::Dense);
+        c.data.train_limit = Some(600);
+        c.data.test_limit = Some(200);
+        c.model.latent_dim = 8;
+        c.train.epochs = 3;
+        c.train.probe_every = 2;
+        let (_, rows, _) = train_on(&c, None, &dataset);
+        let probed: Vec<u64> = rows.iter().filter(|r| r.probe_accuracy.is_some()).map(|r| r.epoch).collect();
+        assert_eq!(probed, [2, 3], "every 2nd epoch and the last");
+        // Ten classes: chance is 0.1. The codes of even a briefly trained encoder keep enough of
+        // the shapes for a linear read-out well above it (labels misaligned with codes would not).
+        let accuracy = rows[2].probe_accuracy.unwrap();
+        assert!(accuracy > 0.25, "probe accuracy {accuracy}");
+        assert!((accuracy * 200.0 - (accuracy * 200.0).round()).abs() < 1e-9, "a fraction of the 200 test images");
+
+        c.train.probe = false;
+        c.train.probe_every = 0;
+        let (_, rows, _) = train_on(&c, None, &dataset);
+        assert!(rows.iter().all(|r| r.probe_accuracy.is_none() && r.probe_seconds.is_none()));
+    }
+
+    #[test]
+    fn a_two_dimensional_latent_space_is_written_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = config(Architecture::Dense);
+        c.model.latent_dim = 2;
+        c.train.epochs = 1;
+        train(&c, Some(dir.path()));
+        let (trainer, _) = nn::checkpoint::load(&nn::Cpu::default(), &dir.path().join("model.safetensors")).unwrap();
+        let dataset = data::synthetic::dataset(60, 20);
+        let dev = nn::Cpu::default();
+        let t = Trainer::new(dev, trainer, LossKind::Bce, OptimizerKind::adam(1e-3));
+        let codes = t.encode(&dataset.test.images).unwrap();
+        let latent = std::fs::read_to_string(dir.path().join(LATENT_FILE)).unwrap();
+        let first: Vec<f32> = latent.lines().nth(1).unwrap().split(',').skip(1).map(|v| v.parse().unwrap()).collect();
+        assert_eq!(first, codes[..2], "the code itself, every digit");
     }
 
     #[test]

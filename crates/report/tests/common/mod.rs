@@ -1,10 +1,12 @@
 //! Shared by the report's integration tests: the committed fixture results tree and copies of it.
 //!
 //! The fixture (`tests/fixtures/results/fixture`) was written by `runner sweep` on the synthetic
-//! dataset (ae and dae × latent_dim 2 and 32 × seeds 1 and 2) and then trimmed: model files and
-//! combined tables removed, the run `ae latent_dim=32 seed=2` deleted (a missing seed) and the
-//! run `dae latent_dim=32 seed=2` turned into one that diverged in its second epoch (its record
-//! and metrics.csv as `results` writes them for that case: one epoch, final metrics of epoch 1).
+//! dataset (ae and dae × latent_dim 2 and 32 × seeds 1 and 2) and then trimmed: model files,
+//! reconstruction pictures and combined tables removed, the run `ae latent_dim=32 seed=2` deleted
+//! (a missing seed) and the run `dae latent_dim=32 seed=2` turned into one that diverged in its
+//! second epoch (its record and metrics.csv as `results` writes them for that case: one epoch,
+//! final metrics of epoch 1, no latent.csv). The completed runs keep their latent.csv and the
+//! sweep its baselines/ (raw pixels, PCA-2 and PCA-32).
 
 #![allow(dead_code)]
 

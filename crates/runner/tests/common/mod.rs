@@ -262,7 +262,7 @@ impl Csv {
 
     /// Every row with the timing columns (which differ between two trainings) blanked.
     pub fn without_timings(&self) -> Vec<Vec<String>> {
-        let timing: Vec<usize> = ["epoch_seconds", "eval_seconds", "samples_per_second"]
+        let timing: Vec<usize> = ["epoch_seconds", "eval_seconds", "probe_seconds", "samples_per_second"]
             .iter()
             .filter_map(|c| self.headers.iter().position(|h| h == c))
             .collect();
