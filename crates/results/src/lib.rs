@@ -13,4 +13,4 @@ pub mod table;
 pub use baseline::{Baseline, BaselineKind};
 pub use error::ResultsError;
 pub use record::{now_rfc3339, FinalMetrics, Provenance, RunRecord, RunRow};
-pub use store::{RunWriter, StoredRun, SweepDir, SweepLock};
+pub use store::{RunLock, RunWriter, StoredRun, SweepDir, SweepLock};

@@ -113,7 +113,7 @@ impl SweepDir {
 
     /// Starts (or restarts) a run: writes its config and a `running` record, and an empty
     /// `metrics.csv` to append to.
-    pub fn start_run(&self, file: &RunFile, record: RunRecord) -> Result<RunWriter, ResultsError> {
+    pub fn start_run(&self, file: &RunFile, record: RunRecord, lock: RunLock) -> Result<RunWriter, ResultsError> {
         let dir = self.run_dir(&file.run_id);
         std::fs::create_dir_all(&dir).map_err(|e| ResultsError::io(&dir, e))?;
         for stale in ["model.safetensors", "reconstructions.png", "latent.csv", "latent.png"] {
@@ -124,7 +124,27 @@ impl SweepDir {
         let metrics = dir.join("metrics.csv");
         write_csv::<MetricRow>(&metrics, &[], &csv_headers::<MetricRow>()?)?;
         let out = OpenOptions::new().append(true).open(&metrics).map_err(|e| ResultsError::io(&metrics, e))?;
-        Ok(RunWriter { dir, record, metrics, out, rows: Vec::new() })
+        Ok(RunWriter { dir, record, metrics, out, rows: Vec::new(), _lock: lock })
+    }
+
+    /// Takes a run for training: an exclusive lock on `runs/<run_id>/.lock`, held until the run's
+    /// writer is dropped. `None` when another process holds it: shards of different counts
+    /// (`--shard 0/2` and `--shard 0/3` both own run 0) then never train one run at once.
+    pub fn lock_run(&self, run_id: &str) -> Result<Option<RunLock>, ResultsError> {
+        let dir = self.run_dir(run_id);
+        std::fs::create_dir_all(&dir).map_err(|e| ResultsError::io(&dir, e))?;
+        let path = dir.join(".lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| ResultsError::io(&path, e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(RunLock { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(ResultsError::io(&path, e)),
+        }
     }
 
     /// Every run folder with a readable record and config, sorted by run id.
@@ -187,6 +207,12 @@ fn write_holder(f: &File, what: &str) {
     let _ = writeln!(f, "{what}, pid {}, since {}", std::process::id(), now_rfc3339());
 }
 
+/// A run being trained by this process (see [`SweepDir::lock_run`]).
+#[derive(Debug)]
+pub struct RunLock {
+    _file: File,
+}
+
 /// Appends a run's epoch rows and finishes its record.
 #[derive(Debug)]
 pub struct RunWriter {
@@ -195,6 +221,7 @@ pub struct RunWriter {
     metrics: PathBuf,
     out: File,
     rows: Vec<MetricRow>,
+    _lock: RunLock,
 }
 
 impl RunWriter {

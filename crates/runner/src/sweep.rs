@@ -126,8 +126,15 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
 
     let mut tally = Tally::default();
     for p in &mine {
-        let previous = store.record(&p.id);
-        match previous.as_ref().map(|r| r.status) {
+        // Take the run before reading its record: a shard of another count may be training it,
+        // or may have just finished it.
+        let Some(lock) = store.lock_run(&p.id)? else {
+            tally.skipped += 1;
+            display.line(&format!("{} {}: being trained by another process, skipped", p.id, p.spec.label()));
+            display.skip_run();
+            continue;
+        };
+        match store.record(&p.id).map(|r| r.status) {
             Some(RunStatus::Completed) if !args.force => {
                 tally.skipped += 1;
                 display.line(&format!("{} {}: already completed, skipped", p.id, p.spec.label()));
@@ -143,7 +150,7 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
             _ => {}
         }
         let dataset = datasets.get(&p.dataset)?;
-        let status = train_one(&sweep, p, dataset, &store, &display)?;
+        let status = train_one(&sweep, p, dataset, &store, &display, lock)?;
         match status {
             RunStatus::Completed => tally.completed += 1,
             RunStatus::Diverged => tally.diverged += 1,
@@ -167,7 +174,14 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
 
 /// Trains one run and records how it ended. Errors of training itself become a `failed` record;
 /// only errors of the results store (which cannot record anything) end the sweep.
-fn train_one(sweep: &Sweep, p: &Planned, dataset: &Dataset, store: &SweepDir, display: &Display) -> Result<RunStatus> {
+fn train_one(
+    sweep: &Sweep,
+    p: &Planned,
+    dataset: &Dataset,
+    store: &SweepDir,
+    display: &Display,
+    lock: results::RunLock,
+) -> Result<RunStatus> {
     let label = p.spec.label();
     let file =
         RunFile::new(p.id.clone(), &sweep.name, &p.spec.variant, label.clone(), &dataset.fingerprint, &p.spec.config);
@@ -187,7 +201,7 @@ fn train_one(sweep: &Sweep, p: &Planned, dataset: &Dataset, store: &SweepDir, di
         train_seconds: 0.0,
         final_metrics: None,
     };
-    let mut writer = store.start_run(&file, record)?;
+    let mut writer = store.start_run(&file, record, lock)?;
     let run_dir: PathBuf = writer.dir.clone();
     display.start_run(&format!("{} {label}", p.id), p.spec.config.train.epochs);
     let started = Instant::now();

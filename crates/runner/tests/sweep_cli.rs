@@ -888,3 +888,49 @@ fn runs_are_probed_baselines_are_stored_once_and_the_report_draws_the_codes() {
     run(tmp.path(), &["sweep", "sweep.toml", "--no-baselines", "--progress", "plain"]).success();
     assert!(!tmp.path().join("results/bare/baselines").exists());
 }
+
+#[test]
+fn a_run_another_process_is_training_is_left_to_it() {
+    // `--shard 0/2` and `--shard 0/3` both own run 0; the per-run lock makes the second leave it
+    // alone. Holding that lock from this test stands in for the other process.
+    let tmp = tempdir();
+    write(tmp.path(), "sweep.toml", &sweep_text("busy", 1, &seeds(3)));
+    let ids = planned_ids(tmp.path(), "sweep.toml", &[]);
+    let run_dir = tmp.path().join("results/busy/runs").join(&ids[0]);
+    std::fs::create_dir_all(&run_dir).unwrap();
+    let held = std::fs::File::create(run_dir.join(".lock")).unwrap();
+    held.lock().unwrap();
+
+    let out = run(tmp.path(), &["sweep", "sweep.toml", "--progress", "plain", "--no-baselines"]);
+    out.success().stderr_has(&summary(3, 2, 1, 0, 0)).stderr_has("being trained by another process, skipped");
+    assert!(!run_dir.join("run.json").exists(), "the held run was not touched");
+    drop(held);
+
+    let again = run(tmp.path(), &["sweep", "sweep.toml", "--progress", "plain", "--no-baselines"]);
+    again.success().stderr_has(&summary(3, 1, 2, 0, 0));
+    assert_eq!(status(&tmp.path().join("results/busy"), &ids[0]).as_deref(), Some("completed"));
+}
+
+#[test]
+fn check_across_machines_allows_a_probe_accuracy_one_test_image_apart() {
+    // An accuracy is a count of test images (32 here): a float difference far below any
+    // tolerance can move one code across the probe's decision boundary on another CPU.
+    let tmp = tempdir();
+    write(tmp.path(), "sweep.toml", &sweep_text("counted", 1, &seeds(1)));
+    run(tmp.path(), &["sweep", "sweep.toml", "--progress", "none", "--no-baselines"]).success();
+    let sweep_dir = tmp.path().join("results/counted");
+    let metrics = sweep_dir.join("runs").join(&run_dirs(&sweep_dir)[0]).join("metrics.csv");
+    let original = Csv::read(&metrics);
+    let shift = |images: f64| {
+        let mut t = Csv::read(&metrics);
+        let c = t.col("probe_accuracy");
+        let v: f64 = original.rows[0][c].parse().unwrap();
+        t.rows[0][c] = (if v > 0.5 { v - images / 32.0 } else { v + images / 32.0 }).to_string();
+        t.write(&metrics);
+    };
+    shift(1.0);
+    run(tmp.path(), &["check", "results/counted", "--tolerance", "1e-4"]).success();
+    run(tmp.path(), &["check", "results/counted"]).failure().stdout_has("probe_accuracy");
+    shift(2.0);
+    run(tmp.path(), &["check", "results/counted", "--tolerance", "1e-4"]).failure().stdout_has("probe_accuracy");
+}
