@@ -9,7 +9,14 @@ use rand::Rng;
 /// stream `rng_for(seed, SHUFFLE, epoch, 0)`. Indices are drawn as u64, never `usize`, so a
 /// 32-bit machine gets the same order as a 64-bit one.
 pub fn epoch_order(n: usize, seed: u64, epoch: u64) -> Vec<usize> {
-    let mut rng = rng_for(seed, purpose::SHUFFLE, epoch, 0);
+    phase_order(n, seed, epoch, 0)
+}
+
+/// The order of epoch `epoch` of training phase `phase`: the stream `rng_for(seed, SHUFFLE,
+/// epoch, phase)`. Phase 0 is [`epoch_order`]'s; a stacked run's pre-training of encoder layer k
+/// is phase k, so that its epochs do not repeat the fine-tuning's orders.
+pub fn phase_order(n: usize, seed: u64, epoch: u64, phase: u64) -> Vec<usize> {
+    let mut rng = rng_for(seed, purpose::SHUFFLE, epoch, phase);
     let mut order: Vec<usize> = (0..n).collect();
     for i in (1..n).rev() {
         // j ≤ i < n, so both the conversion and the swap stay in bounds.
@@ -68,6 +75,13 @@ mod tests {
         assert_eq!(epoch_order(500, 7, 2), epoch_order(500, 7, 2));
         assert_ne!(epoch_order(500, 7, 2), epoch_order(500, 7, 3));
         assert_ne!(epoch_order(500, 7, 2), epoch_order(500, 8, 2));
+    }
+
+    #[test]
+    fn pretraining_phases_have_orders_of_their_own() {
+        assert_eq!(phase_order(500, 7, 2, 0), epoch_order(500, 7, 2));
+        assert_ne!(phase_order(500, 7, 2, 1), epoch_order(500, 7, 2));
+        assert_ne!(phase_order(500, 7, 2, 1), phase_order(500, 7, 2, 2));
     }
 
     #[test]

@@ -26,6 +26,18 @@ pub mod purpose {
     pub const SYNTHETIC: u64 = 5;
     /// Free for callers that need a stream of their own (e.g. choosing images to show).
     pub const OTHER: u64 = 6;
+    /// A VAE's reparameterisation draws ε in training: `a` = epoch, `b` = batch index.
+    pub const LATENT_NOISE: u64 = 7;
+    /// The contractive penalty's Hutchinson probes: `a` = epoch, `b` = batch index.
+    pub const JACOBIAN_PROBES: u64 = 8;
+    /// A VAE's draws on the test set, the same in every epoch: `a` = image index, `b` = 0 for the
+    /// ELBO's sample, 1 for the likelihood estimate's importance samples.
+    pub const TEST_LATENT_NOISE: u64 = 9;
+    /// Codes drawn from a VAE's prior for pictures (`samples.png`, `runner sample`): `a` = 0.
+    pub const PRIOR_SAMPLES: u64 = 10;
+    /// Corruption of training inputs in a stacked run's pre-training: `a` = epoch, `b` = phase
+    /// · 2³² + batch index.
+    pub const PRETRAIN_NOISE: u64 = 11;
 }
 
 /// One step of SplitMix64's output function. It is a bijection on u64, so distinct inputs give
@@ -49,6 +61,13 @@ pub fn rng_for(seed: u64, purpose: u64, a: u64, b: u64) -> ChaCha8Rng {
         chunk.copy_from_slice(&splitmix64(w).to_le_bytes());
     }
     ChaCha8Rng::from_seed(key)
+}
+
+/// Fills `out` with standard normal draws, each drawn in f64 (see [`corrupt`]) and rounded to f32.
+pub fn standard_normal(rng: &mut ChaCha8Rng, out: &mut [f32]) {
+    for v in out {
+        *v = rng.sample::<f64, _>(StandardNormal) as f32;
+    }
 }
 
 /// Writes a corrupted copy of `clean` into `out` (pixels in [0, 1]; the two slices should have
@@ -199,6 +218,16 @@ mod tests {
             assert_ne!(run(0), run(1), "{kind}");
             assert_ne!(run(0), clean, "{kind}");
         }
+    }
+
+    #[test]
+    fn standard_normal_draws_have_mean_0_and_variance_1() {
+        let mut out = vec![0.0f32; 200_000];
+        standard_normal(&mut rng_for(1, purpose::LATENT_NOISE, 0, 0), &mut out);
+        let n = out.len() as f64;
+        let mean = out.iter().map(|&v| v as f64).sum::<f64>() / n;
+        let var = out.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+        assert!(mean.abs() < 0.01 && (var - 1.0).abs() < 0.01, "{mean} {var}");
     }
 
     #[test]

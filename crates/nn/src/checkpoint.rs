@@ -1,9 +1,9 @@
 //! Checkpoints in safetensors: one float32 tensor per parameter, named and shaped as Keras names
 //! and shapes them (`encoder.conv1.kernel` `(3, 3, 1, 32)`, …), plus metadata that says how to
-//! rebuild the model. Python's `safetensors.numpy.load_file` reads them directly.
+//! rebuild the model (architecture, latent size, hidden widths, the encoder's head). Python's `safetensors.numpy.load_file` reads them directly.
 
 use crate::error::NnError;
-use crate::model::{Architecture, Model, ModelSpec};
+use crate::model::{Architecture, Head, Model, ModelSpec};
 use dfdx::prelude::*;
 use safetensors::{tensor::TensorView, Dtype, SafeTensors};
 use std::collections::HashMap;
@@ -28,6 +28,7 @@ pub fn save(model: &Model, path: &Path, extra: &[(&str, String)]) -> Result<(), 
     );
     meta.insert("latent_dim".into(), spec.latent_dim.to_string());
     meta.insert("hidden".into(), spec.hidden.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(","));
+    meta.insert("head".into(), spec.head.name().into());
     for (k, v) in extra {
         meta.insert((*k).to_string(), v.clone());
     }
@@ -67,7 +68,12 @@ pub fn load(dev: &Cpu, path: &Path) -> Result<(Model, HashMap<String, String>), 
         .filter(|s| !s.is_empty())
         .map(|s| s.parse().map_err(|_| err(format!("hidden width `{s}` is not a number"))))
         .collect::<Result<Vec<usize>, _>>()?;
-    let mut model = Model::new(dev, &ModelSpec { architecture, latent_dim, hidden }, 0)?;
+    // Checkpoints written before heads existed have a linear code.
+    let head = match meta.get("head") {
+        None => Head::Linear,
+        Some(h) => Head::parse(h).ok_or_else(|| err(format!("unknown head `{h}`")))?,
+    };
+    let mut model = Model::new(dev, &ModelSpec { architecture, latent_dim, hidden, head }, 0)?;
     load_weights(&mut model, &bytes, path)?;
     Ok((model, meta))
 }
@@ -110,8 +116,10 @@ mod tests {
         let dev = Cpu::default();
         let dir = tempfile::tempdir().unwrap();
         for spec in [
-            ModelSpec { architecture: Architecture::Conv, latent_dim: 5, hidden: vec![] },
-            ModelSpec { architecture: Architecture::Dense, latent_dim: 3, hidden: vec![20, 10] },
+            ModelSpec::plain(Architecture::Conv, 5, vec![]),
+            ModelSpec::plain(Architecture::Dense, 3, vec![20, 10]),
+            ModelSpec { architecture: Architecture::Conv, latent_dim: 4, hidden: vec![], head: Head::Gaussian },
+            ModelSpec { architecture: Architecture::Dense, latent_dim: 2, hidden: vec![8], head: Head::Sigmoid },
         ] {
             let m = Model::new(&dev, &spec, 7).unwrap();
             let path = dir.path().join("m.safetensors");

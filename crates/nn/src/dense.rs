@@ -1,5 +1,5 @@
 //! A fully connected layer as one dfdx operation: `y = act(x·W + b)` with W in Keras' `(in, out)`
-//! layout, bias and ReLU fused.
+//! layout, bias and ReLU (or sigmoid) fused.
 //!
 //! dfdx's own composition (matmul, broadcast add, relu) makes four single-threaded passes over
 //! the `[batch, out]` activations and their gradients; here each product is split across threads
@@ -27,7 +27,7 @@ pub fn linear<I: Shape, O: Shape, W: Shape, B: Shape, T: Tape<f32, Cpu>>(
 ) -> Result<Tensor<O, f32, Cpu, T>, NnError> {
     let numel = x.shape().num_elements();
     if inputs == 0
-        || numel % inputs != 0
+        || !numel.is_multiple_of(inputs)
         || w.shape().num_elements() != inputs * outputs
         || b.shape().num_elements() != outputs
     {
@@ -51,6 +51,7 @@ pub fn linear<I: Shape, O: Shape, W: Shape, B: Shape, T: Tape<f32, Cpu>>(
     let ws = w.as_vec();
     let bs = b.as_vec();
     let relu = activation == Activation::Relu;
+    let sigmoid = activation == Activation::Sigmoid;
     let mut y = vec![0.0f32; batch * outputs];
     y.par_chunks_mut(ROWS * outputs).zip(xs.par_chunks(ROWS * inputs)).try_for_each(|(yc, xc)| {
         let rows = yc.len() / outputs;
@@ -64,9 +65,14 @@ pub fn linear<I: Shape, O: Shape, W: Shape, B: Shape, T: Tape<f32, Cpu>>(
                 *v = if *v < 0.0 { 0.0 } else { *v };
             }
         }
+        if sigmoid {
+            for v in yc.iter_mut() {
+                *v = crate::trainer::sigmoid(*v);
+            }
+        }
         Ok::<(), NnError>(())
     })?;
-    let kept = (T::OWNS_TAPE && relu).then(|| y.clone()).unwrap_or_default();
+    let kept = if T::OWNS_TAPE && (relu || sigmoid) { y.clone() } else { Vec::new() };
     let out = dev.try_tensor_from_vec(y, out_shape)?;
 
     if T::OWNS_TAPE {
@@ -81,6 +87,14 @@ pub fn linear<I: Shape, O: Shape, W: Shape, B: Shape, T: Tape<f32, Cpu>>(
                 gy.par_chunks_mut(ROWS * outputs).zip(kept.par_chunks(ROWS * outputs)).for_each(|(g, y)| {
                     for (g, &v) in g.iter_mut().zip(y) {
                         *g = if v > 0.0 { *g } else { 0.0 };
+                    }
+                });
+            }
+            if sigmoid {
+                // σ' = σ(1 − σ), from the kept output.
+                gy.par_chunks_mut(ROWS * outputs).zip(kept.par_chunks(ROWS * outputs)).for_each(|(g, y)| {
+                    for (g, &v) in g.iter_mut().zip(y) {
+                        *g *= v * (1.0 - v);
                     }
                 });
             }
@@ -131,10 +145,14 @@ mod tests {
         let x = dev.tensor_from_vec(vals(batch * inputs, 7), (batch, inputs));
         let w = dev.tensor_from_vec(vals(inputs * outputs, 5), (inputs, outputs));
         let b = dev.tensor_from_vec(vals(outputs, 3), (outputs,));
-        for act in [Activation::Linear, Activation::Relu] {
+        for act in [Activation::Linear, Activation::Relu, Activation::Sigmoid] {
             let ours = linear(x.leaky_trace(), &w, &b, (inputs, outputs), act, (batch, outputs)).unwrap();
             let theirs = x.leaky_trace().matmul(w.clone()) + b.clone().broadcast_like::<_, Axis<0>>(&(batch, outputs));
-            let theirs = if act == Activation::Relu { theirs.relu() } else { theirs };
+            let theirs = match act {
+                Activation::Relu => theirs.relu(),
+                Activation::Sigmoid => theirs.sigmoid(),
+                Activation::Linear => theirs,
+            };
             let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-5 * (1.0 + y.abs()));
             assert!(close(&ours.as_vec(), &theirs.as_vec()), "{act:?} values");
             let g1 = ours.square().sum().backward();

@@ -146,7 +146,7 @@ impl Geometry {
     pub(crate) fn chunk(&self) -> usize {
         let per_sample = (self.positions() * self.patch()).max(1);
         let most = (COL_TARGET_FLOATS / per_sample).max(1);
-        (1..=most).rev().find(|n| self.positions() * n % 6 == 0).unwrap_or(most)
+        (1..=most).rev().find(|n| (self.positions() * n).is_multiple_of(6)).unwrap_or(most)
     }
 
     fn check(&self, what: &str, len: usize, want: usize) -> Result<(), NnError> {

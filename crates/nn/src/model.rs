@@ -24,12 +24,65 @@ pub enum Architecture {
     Dense,
 }
 
+/// What the encoder's last layer puts out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Head {
+    /// A linear code (the tutorial).
+    #[default]
+    Linear,
+    /// A code in (0, 1): sparse codes with a target activation, Rifai's contractive encoder.
+    Sigmoid,
+    /// The VAE's q(z|x): `2·latent` outputs, the mean then the log-variance (see [`crate::vae`]);
+    /// the code of an image is the mean.
+    Gaussian,
+}
+
+impl Head {
+    /// The name in checkpoint metadata.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Linear => "linear",
+            Self::Sigmoid => "sigmoid",
+            Self::Gaussian => "gaussian",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Linear, Self::Sigmoid, Self::Gaussian].into_iter().find(|h| h.name() == s)
+    }
+
+    /// Outputs of the encoder's last layer for a latent size.
+    pub fn width(self, latent_dim: usize) -> usize {
+        if self == Self::Gaussian {
+            2 * latent_dim
+        } else {
+            latent_dim
+        }
+    }
+
+    fn activation(self) -> Activation {
+        if self == Self::Sigmoid {
+            Activation::Sigmoid
+        } else {
+            Activation::Linear
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelSpec {
     pub architecture: Architecture,
     pub latent_dim: usize,
     /// Dense only: encoder hidden widths (the decoder mirrors them).
     pub hidden: Vec<usize>,
+    pub head: Head,
+}
+
+impl ModelSpec {
+    /// A model with a linear code (the tutorial's kind).
+    pub fn plain(architecture: Architecture, latent_dim: usize, hidden: Vec<usize>) -> Self {
+        Self { architecture, latent_dim, hidden, head: Head::Linear }
+    }
 }
 
 /// A batch of flat images, or of reconstruction logits.
@@ -58,8 +111,8 @@ impl DenseLayer {
         }
     }
 
-    /// `[batch, in] → [batch, out]`, with dfdx's matmul, broadcast and ReLU.
-    fn forward<I: Dim, O: Dim, T: Tape<f32, Cpu>>(
+    /// `[batch, in] → [batch, out]`, one fused op (see [`crate::dense`]).
+    pub(crate) fn forward<I: Dim, O: Dim, T: Tape<f32, Cpu>>(
         &self,
         x: Tensor<(usize, I), f32, Cpu, T>,
         out: O,
@@ -83,7 +136,7 @@ impl DenseLayer {
         [&self.kernel, &self.bias]
     }
 
-    fn params_mut(&mut self) -> [&mut Param; 2] {
+    pub(crate) fn params_mut(&mut self) -> [&mut Param; 2] {
         [&mut self.kernel, &mut self.bias]
     }
 }
@@ -136,6 +189,31 @@ impl ConvLayer {
         (&self.kernel, &self.bias)
     }
 
+    /// The layer alone as a dfdx op (the stacks hide their intermediate activations; the
+    /// contractive penalty's tangent pass needs them).
+    pub(crate) fn forward<I: Shape, O: Shape, T: Tape<f32, Cpu>>(
+        &self,
+        x: Tensor<I, f32, Cpu, T>,
+        out_shape: O,
+    ) -> Result<Tensor<O, f32, Cpu, T>, NnError> {
+        self.apply(x, &self.bias.tensor, self.activation, out_shape)
+    }
+
+    /// The layer with another bias and activation: the tangent pass runs the kernel alone.
+    pub(crate) fn apply<I: Shape, O: Shape, B: Shape, T: Tape<f32, Cpu>>(
+        &self,
+        x: Tensor<I, f32, Cpu, T>,
+        bias: &Tensor<B, f32, Cpu>,
+        activation: Activation,
+        out_shape: O,
+    ) -> Result<Tensor<O, f32, Cpu, T>, NnError> {
+        if self.transpose {
+            crate::ops::conv_transpose2d(x, &self.kernel.tensor, bias, self.geometry, activation, out_shape)
+        } else {
+            crate::ops::conv2d(x, &self.kernel.tensor, bias, self.geometry, activation, out_shape)
+        }
+    }
+
     /// Output `(h, w, c)` of one sample.
     fn output(&self) -> (usize, usize, usize) {
         let g = &self.geometry;
@@ -161,6 +239,7 @@ impl ConvLayer {
 #[derive(Debug, Clone)]
 pub struct ConvAutoEncoder {
     pub latent_dim: usize,
+    pub head: Head,
     pub conv1: ConvLayer,
     pub conv2: ConvLayer,
     pub encoder_dense: DenseLayer,
@@ -176,7 +255,7 @@ pub struct ConvAutoEncoder {
 }
 
 impl ConvAutoEncoder {
-    pub fn new(dev: &Cpu, latent_dim: usize, rng: &mut ChaCha8Rng) -> Result<Self, NnError> {
+    pub fn new(dev: &Cpu, latent_dim: usize, head: Head, rng: &mut ChaCha8Rng) -> Result<Self, NnError> {
         use Activation::{Linear, Relu};
         use Padding::{Same, Valid};
         if latent_dim == 0 {
@@ -184,7 +263,8 @@ impl ConvAutoEncoder {
         }
         let conv1 = ConvLayer::new(dev, "encoder.conv1", false, (28, 28, 1), 32, 3, 2, Valid, Relu, rng)?;
         let conv2 = ConvLayer::new(dev, "encoder.conv2", false, (13, 13, 32), 32, 3, 2, Valid, Relu, rng)?;
-        let encoder_dense = DenseLayer::new(dev, "encoder.dense", 6 * 6 * 32, latent_dim, Linear, rng);
+        let code = head.width(latent_dim);
+        let encoder_dense = DenseLayer::new(dev, "encoder.dense", 6 * 6 * 32, code, head.activation(), rng);
         let decoder_dense = DenseLayer::new(dev, "decoder.dense", latent_dim, 7 * 7 * 32, Relu, rng);
         let deconv1 = ConvLayer::new(dev, "decoder.deconv1", true, (7, 7, 32), 64, 3, 2, Same, Relu, rng)?;
         let deconv2 = ConvLayer::new(dev, "decoder.deconv2", true, (14, 14, 64), 32, 3, 2, Same, Relu, rng)?;
@@ -195,6 +275,7 @@ impl ConvAutoEncoder {
             ConvStack::new(vec![deconv1.shape(), deconv2.shape(), deconv3.shape(), deconv4.shape()], true)?;
         Ok(Self {
             latent_dim,
+            head,
             conv1,
             conv2,
             encoder_dense,
@@ -208,13 +289,14 @@ impl ConvAutoEncoder {
         })
     }
 
-    pub fn encode<T: Tape<f32, Cpu>>(&self, x: Images<T>) -> Result<Codes<T>, NnError> {
+    /// The encoder's output: `[b, latent]`, or `[b, 2·latent]` for a Gaussian head.
+    pub fn encode_stats<T: Tape<f32, Cpu>>(&self, x: Images<T>) -> Result<Codes<T>, NnError> {
         let b = x.shape().0;
         // [b, 28, 28, 1] → conv1 → [b, 13, 13, 32] → conv2 → [b, 6, 6, 32], flattened in NHWC order
         // as Keras' Flatten does: [b, 1152].
         let params = [self.conv1.pair(), self.conv2.pair()];
         let h = self.encoder_stack.forward(x, &params, (b, Const::<1152>))?;
-        self.encoder_dense.forward(h, self.latent_dim) // [b, latent]
+        self.encoder_dense.forward(h, self.encoder_dense.outputs) // [b, latent] or [b, 2·latent]
     }
 
     pub fn decode<T: Tape<f32, Cpu>>(&self, z: Codes<T>) -> Result<Images<T>, NnError> {
@@ -261,12 +343,19 @@ impl ConvAutoEncoder {
 pub struct DenseAutoEncoder {
     pub latent_dim: usize,
     pub hidden: Vec<usize>,
+    pub head: Head,
     pub encoder: Vec<DenseLayer>,
     pub decoder: Vec<DenseLayer>,
 }
 
 impl DenseAutoEncoder {
-    pub fn new(dev: &Cpu, latent_dim: usize, hidden: &[usize], rng: &mut ChaCha8Rng) -> Result<Self, NnError> {
+    pub fn new(
+        dev: &Cpu,
+        latent_dim: usize,
+        hidden: &[usize],
+        head: Head,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Self, NnError> {
         if latent_dim == 0 || hidden.contains(&0) {
             return Err(NnError::Config(format!(
                 "layer widths must be at least 1: latent {latent_dim}, hidden {hidden:?}"
@@ -274,7 +363,7 @@ impl DenseAutoEncoder {
         }
         let mut widths = vec![IMAGE_LEN];
         widths.extend(hidden);
-        widths.push(latent_dim);
+        widths.push(head.width(latent_dim));
         let mut encoder = Vec::new();
         for (i, w) in widths.windows(2).enumerate() {
             let last = i + 2 == widths.len();
@@ -284,9 +373,13 @@ impl DenseAutoEncoder {
                 &name,
                 w[0],
                 w[1],
-                if last { Activation::Linear } else { Activation::Relu },
+                if last { head.activation() } else { Activation::Relu },
                 rng,
             ));
+        }
+        // The decoder starts from the code, whatever the encoder's head puts out.
+        if let Some(last) = widths.last_mut() {
+            *last = latent_dim;
         }
         widths.reverse();
         let mut decoder = Vec::new();
@@ -302,16 +395,43 @@ impl DenseAutoEncoder {
                 rng,
             ));
         }
-        Ok(Self { latent_dim, hidden: hidden.to_vec(), encoder, decoder })
+        Ok(Self { latent_dim, hidden: hidden.to_vec(), head, encoder, decoder })
     }
 
-    pub fn encode<T: Tape<f32, Cpu>>(&self, x: Images<T>) -> Result<Codes<T>, NnError> {
+    /// The encoder's output: `[b, latent]`, or `[b, 2·latent]` for a Gaussian head.
+    pub fn encode_stats<T: Tape<f32, Cpu>>(&self, x: Images<T>) -> Result<Codes<T>, NnError> {
+        self.encode_layers(x, self.encoder.len())
+    }
+
+    /// The first `depth` encoder layers: `[b, 784] → [b, width of layer depth]`.
+    pub fn encode_layers<T: Tape<f32, Cpu>>(&self, x: Images<T>, depth: usize) -> Result<Codes<T>, NnError> {
         let (b, _) = *x.shape();
         let mut h: Codes<T> = x.try_reshape_like(&(b, IMAGE_LEN))?; // [b, 784]
-        for layer in &self.encoder {
+        for layer in self.encoder.iter().take(depth) {
             h = layer.forward(h, layer.outputs)?; // [b, width]
         }
-        Ok(h) // [b, latent]
+        Ok(h)
+    }
+
+    /// The decoder layer that mirrors encoder layer `layer` (0-based): it maps that layer's output
+    /// back to its input.
+    pub fn mirror(&self, layer: usize) -> usize {
+        self.encoder.len() - 1 - layer
+    }
+
+    /// The model cut at encoder depth `depth` (1 ≤ depth ≤ layers): the first `depth` encoder
+    /// layers, then their mirrors, `[b, 784] → [b, 784]` logits. What a `stacked` run has trained
+    /// after its `depth`-th pre-training phase.
+    pub fn forward_depth<T: Tape<f32, Cpu>>(&self, x: Images<T>, depth: usize) -> Result<Images<T>, NnError> {
+        if depth == 0 || depth > self.encoder.len() {
+            return Err(NnError::Config(format!("depth {depth} of a {}-layer encoder", self.encoder.len())));
+        }
+        let mut h = self.encode_layers(x, depth)?; // [b, width of layer depth]
+        for layer in &self.decoder[self.mirror(depth - 1)..] {
+            h = layer.forward(h, layer.outputs)?; // [b, width]
+        }
+        let b = h.shape().0;
+        Ok(h.try_reshape_like(&(b, Const::<IMAGE_LEN>))?) // [b, 784] logits
     }
 
     pub fn decode<T: Tape<f32, Cpu>>(&self, z: Codes<T>) -> Result<Images<T>, NnError> {
@@ -325,6 +445,8 @@ impl DenseAutoEncoder {
 }
 
 /// Either model, dispatched by match (generic methods keep this from being a trait object).
+// One per trainer: boxing the conv model would save nothing worth an indirection.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Model {
     Conv(ConvAutoEncoder),
@@ -336,19 +458,27 @@ impl Model {
     pub fn new(dev: &Cpu, spec: &ModelSpec, seed: u64) -> Result<Self, NnError> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         Ok(match spec.architecture {
-            Architecture::Conv => Model::Conv(ConvAutoEncoder::new(dev, spec.latent_dim, &mut rng)?),
-            Architecture::Dense => Model::Dense(DenseAutoEncoder::new(dev, spec.latent_dim, &spec.hidden, &mut rng)?),
+            Architecture::Conv => Model::Conv(ConvAutoEncoder::new(dev, spec.latent_dim, spec.head, &mut rng)?),
+            Architecture::Dense => {
+                Model::Dense(DenseAutoEncoder::new(dev, spec.latent_dim, &spec.hidden, spec.head, &mut rng)?)
+            }
         })
     }
 
     pub fn spec(&self) -> ModelSpec {
         match self {
-            Model::Conv(m) => {
-                ModelSpec { architecture: Architecture::Conv, latent_dim: m.latent_dim, hidden: Vec::new() }
-            }
-            Model::Dense(m) => {
-                ModelSpec { architecture: Architecture::Dense, latent_dim: m.latent_dim, hidden: m.hidden.clone() }
-            }
+            Model::Conv(m) => ModelSpec {
+                architecture: Architecture::Conv,
+                latent_dim: m.latent_dim,
+                hidden: Vec::new(),
+                head: m.head,
+            },
+            Model::Dense(m) => ModelSpec {
+                architecture: Architecture::Dense,
+                latent_dim: m.latent_dim,
+                hidden: m.hidden.clone(),
+                head: m.head,
+            },
         }
     }
 
@@ -359,10 +489,28 @@ impl Model {
         }
     }
 
-    pub fn encode<T: Tape<f32, Cpu>>(&self, x: Images<T>) -> Result<Codes<T>, NnError> {
+    pub fn head(&self) -> Head {
         match self {
-            Model::Conv(m) => m.encode(x),
-            Model::Dense(m) => m.encode(x),
+            Model::Conv(m) => m.head,
+            Model::Dense(m) => m.head,
+        }
+    }
+
+    /// The encoder's output: the code `[b, latent]`, or for a Gaussian head the mean and the
+    /// log-variance `[b, 2·latent]`.
+    pub fn encode_stats<T: Tape<f32, Cpu>>(&self, x: Images<T>) -> Result<Codes<T>, NnError> {
+        match self {
+            Model::Conv(m) => m.encode_stats(x),
+            Model::Dense(m) => m.encode_stats(x),
+        }
+    }
+
+    /// The code of each image, `[b, latent]`: for a Gaussian head the mean of q(z|x).
+    pub fn encode<T: Tape<f32, Cpu>>(&self, x: Images<T>) -> Result<Codes<T>, NnError> {
+        let stats = self.encode_stats(x)?;
+        match self.head() {
+            Head::Gaussian => crate::vae::columns(stats, 0, self.latent_dim()),
+            Head::Linear | Head::Sigmoid => Ok(stats),
         }
     }
 
@@ -476,7 +624,11 @@ impl<'a> LayerRef<'a> {
             }
             LayerRef::Dense(d) => SummaryRow {
                 layer: layer_name(&d.kernel),
-                kind: if d.activation == Activation::Relu { "Dense (relu)".into() } else { "Dense".into() },
+                kind: match d.activation {
+                    Activation::Relu => "Dense (relu)".into(),
+                    Activation::Sigmoid => "Dense (sigmoid)".into(),
+                    Activation::Linear => "Dense".into(),
+                },
                 output: format!("(None, {})", d.outputs),
                 params: d.kernel.len() + d.bias.len(),
             },
@@ -501,12 +653,7 @@ mod tests {
     use super::*;
 
     fn conv(latent: usize) -> Model {
-        Model::new(
-            &Cpu::default(),
-            &ModelSpec { architecture: Architecture::Conv, latent_dim: latent, hidden: vec![] },
-            0,
-        )
-        .unwrap()
+        Model::new(&Cpu::default(), &ModelSpec::plain(Architecture::Conv, latent, vec![]), 0).unwrap()
     }
 
     #[test]
@@ -535,9 +682,7 @@ mod tests {
     #[test]
     fn dense_model_mirrors_its_hidden_layers() {
         let dev = Cpu::default();
-        let m =
-            Model::new(&dev, &ModelSpec { architecture: Architecture::Dense, latent_dim: 16, hidden: vec![64, 32] }, 0)
-                .unwrap();
+        let m = Model::new(&dev, &ModelSpec::plain(Architecture::Dense, 16, vec![64, 32]), 0).unwrap();
         let names: Vec<_> = m.params().iter().map(|p| p.name.clone()).collect();
         assert_eq!(names[0], "encoder.dense1.kernel");
         assert!(
@@ -547,10 +692,31 @@ mod tests {
         assert_eq!(m.num_params(), 50240 + 2080 + 528 + 544 + 2112 + 50960);
         let x: Images<NoneTape> = dev.zeros_like(&(2, Const));
         assert_eq!(m.forward(x).unwrap().shape().0, 2);
-        let shallow =
-            Model::new(&dev, &ModelSpec { architecture: Architecture::Dense, latent_dim: 8, hidden: vec![] }, 0)
-                .unwrap();
+        let shallow = Model::new(&dev, &ModelSpec::plain(Architecture::Dense, 8, vec![]), 0).unwrap();
         assert_eq!(shallow.num_params(), 784 * 8 + 8 + 8 * 784 + 784);
+    }
+
+    #[test]
+    fn a_gaussian_head_puts_out_mean_and_log_variance_and_codes_are_the_mean() {
+        let dev = Cpu::default();
+        for architecture in [Architecture::Conv, Architecture::Dense] {
+            let spec = ModelSpec { architecture, latent_dim: 3, hidden: vec![8], head: Head::Gaussian };
+            let m = Model::new(&dev, &spec, 0).unwrap();
+            let x: Images<NoneTape> =
+                dev.tensor_from_vec((0..2 * IMAGE_LEN).map(|i| (i % 7) as f32 / 7.0).collect(), (2, Const));
+            let stats = m.encode_stats(x.clone()).unwrap();
+            assert_eq!(stats.shape(), &(2, 6), "{architecture:?}");
+            let mu: Vec<f32> = stats.as_vec().chunks(6).flat_map(|r| r[..3].to_vec()).collect();
+            assert_eq!(m.encode(x.clone()).unwrap().as_vec(), mu, "{architecture:?}");
+            // The decoder reads the code, not the encoder's output.
+            assert_eq!(m.forward(x).unwrap().shape().0, 2);
+            assert_eq!(m.latent_dim(), 3);
+        }
+        let spec = ModelSpec { architecture: Architecture::Dense, latent_dim: 4, hidden: vec![], head: Head::Sigmoid };
+        let m = Model::new(&dev, &spec, 0).unwrap();
+        assert_eq!(m.summary()[1].kind, "Dense (sigmoid)");
+        let x: Images<NoneTape> = dev.tensor_from_vec(vec![1.0; IMAGE_LEN], (1, Const));
+        assert!(m.encode(x).unwrap().as_vec().iter().all(|&h| h > 0.0 && h < 1.0));
     }
 
     #[test]

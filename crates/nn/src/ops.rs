@@ -16,6 +16,9 @@ use dfdx::prelude::*;
 pub enum Activation {
     Linear,
     Relu,
+    /// Dense layers only: a code in (0, 1) (sparse codes with a target activation, Rifai's
+    /// contractive encoder).
+    Sigmoid,
 }
 
 /// Which way an op maps the geometry.
@@ -65,8 +68,11 @@ fn apply<I: Shape, O: Shape, W: Shape, B: Shape, T: Tape<f32, Cpu>>(
         Direction::Conv => (geometry.big_len(), geometry.small_len(), geometry.small_c),
         Direction::Transpose => (geometry.small_len(), geometry.big_len(), geometry.big_c),
     };
+    if activation == Activation::Sigmoid {
+        return Err(NnError::Config("convolution layers take a linear or ReLU activation, not a sigmoid".into()));
+    }
     let numel = x.shape().num_elements();
-    if in_len == 0 || numel % in_len != 0 {
+    if in_len == 0 || !numel.is_multiple_of(in_len) {
         return Err(NnError::Shape(format!("input of {numel} values is not a whole batch of {in_len}-value samples")));
     }
     let g = geometry.with_batch(numel / in_len);
@@ -95,7 +101,7 @@ fn apply<I: Shape, O: Shape, W: Shape, B: Shape, T: Tape<f32, Cpu>>(
     let mut out = vec![0.0; batch * out_len];
     layer::forward(&layer, batch, &xs, &ws, &bias.as_vec(), &mut out)?;
     // The backward pass needs the output for the ReLU mask; the tensor gets the original.
-    let kept = (T::OWNS_TAPE && layer.relu).then(|| out.clone()).unwrap_or_default();
+    let kept = if T::OWNS_TAPE && layer.relu { out.clone() } else { Vec::new() };
     let y = dev.try_tensor_from_vec(out, out_shape)?;
 
     if T::OWNS_TAPE {

@@ -69,7 +69,7 @@ impl Optimizer {
             p.tensor.copy_into(&mut self.scratch);
             // Element-wise updates: splitting them across threads cannot change any result.
             const SPLIT: usize = 16 * 1024;
-            let (scratch, g) = (&mut self.scratch[..], &g[..]);
+            let (scratch, g) = (&mut self.scratch[..], g);
             match self.kind {
                 OptimizerKind::Adam { learning_rate, beta1, beta2, epsilon } => {
                     let alpha = (learning_rate * (1.0 - beta2.powi(t)).sqrt() / (1.0 - beta1.powi(t))) as f32;
@@ -130,9 +130,9 @@ mod tests {
         let w1 = run(OptimizerKind::adam(0.1), &[0.5]);
         assert!((w1 - 0.900_000_63).abs() < 1e-6, "{w1}");
         let w2 = run(OptimizerKind::adam(0.1), &[0.5, -0.25]);
-        let (m, v) = (0.9 * 0.05 + 0.1 * -0.25, 0.999 * 0.00025 + 0.001 * 0.0625);
+        let (m, v): (f64, f64) = (0.9 * 0.05 + 0.1 * -0.25, 0.999 * 0.00025 + 0.001 * 0.0625);
         let alpha = 0.1 * (1.0f64 - 0.999f64.powi(2)).sqrt() / (1.0 - 0.9f64.powi(2));
-        let want = w1 as f64 - alpha * m / ((v as f64).sqrt() + 1e-7);
+        let want = w1 as f64 - alpha * m / (v.sqrt() + 1e-7);
         assert!((w2 as f64 - want).abs() < 1e-6, "{w2} vs {want}");
     }
 

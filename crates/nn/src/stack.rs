@@ -106,7 +106,7 @@ impl ConvStack {
         out_shape: O,
     ) -> Result<Tensor<O, f32, Cpu, T>, NnError> {
         let numel = x.shape().num_elements();
-        if numel % self.in_len() != 0 || params.len() != self.layers.len() {
+        if !numel.is_multiple_of(self.in_len()) || params.len() != self.layers.len() {
             return Err(NnError::Shape(format!(
                 "stack of {} layers given {} parameter pairs and {numel} input values ({} per sample)",
                 self.layers.len(),
@@ -210,7 +210,7 @@ impl ConvStack {
         pieces.into_par_iter().try_for_each(|mut slices| {
             for (i, l) in self.layers.iter().enumerate() {
                 let (before, after) = slices.split_at_mut(i + 1);
-                layer::forward_samples(l, &l.geometry, &before[i], &weights[i], &biases[i], &mut after[0])?;
+                layer::forward_samples(l, &l.geometry, before[i], &weights[i], &biases[i], after[0])?;
             }
             Ok(())
         })

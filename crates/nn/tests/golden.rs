@@ -55,7 +55,7 @@ fn golden_vectors_reproduce_tensorflow() {
         let st = SafeTensors::deserialize(&bytes).unwrap();
         let get = |name: &str| read_f32(&st, name, file).unwrap();
         let latent = get("encoder.dense.kernel").0[1];
-        let spec = ModelSpec { architecture: Architecture::Conv, latent_dim: latent, hidden: vec![] };
+        let spec = ModelSpec::plain(Architecture::Conv, latent, vec![]);
         let mut model = Model::new(&dev, &spec, 0).unwrap();
         load_weights(&mut model, &bytes, file).unwrap();
         let trainer = Trainer::new(dev.clone(), model, LossKind::Bce, OptimizerKind::adam(1e-4));

@@ -20,7 +20,7 @@ pub enum Role {
 }
 
 /// Every `RunRow` column, in its order.
-pub const RUN_COLUMNS: [(&str, Role); 41] = [
+pub const RUN_COLUMNS: [(&str, Role); 53] = [
     ("run_id", Role::Identity),
     ("sweep", Role::Identity),
     ("variant", Role::Config("variant")),
@@ -34,6 +34,14 @@ pub const RUN_COLUMNS: [(&str, Role); 41] = [
     ("architecture", Role::Config("model.architecture")),
     ("latent_dim", Role::Config("model.latent_dim")),
     ("hidden", Role::Config("model.hidden")),
+    ("kind", Role::Config("model.kind")),
+    ("sparsity", Role::Config("model.sparsity")),
+    ("sparsity_target", Role::Config("model.sparsity_target")),
+    ("contraction", Role::Config("model.contraction")),
+    ("pretrain_epochs", Role::Config("model.pretrain_epochs")),
+    ("beta", Role::Config("model.beta")),
+    ("nll_samples", Role::Config("model.nll_samples")),
+    ("nll_images", Role::Config("model.nll_images")),
     ("epochs", Role::Config("train.epochs")),
     ("batch_size", Role::Config("train.batch_size")),
     ("learning_rate", Role::Config("train.learning_rate")),
@@ -52,6 +60,10 @@ pub const RUN_COLUMNS: [(&str, Role); 41] = [
     ("final_noisy_test_mse", Role::Outcome),
     ("final_noisy_test_psnr", Role::Outcome),
     ("final_probe_accuracy", Role::Outcome),
+    ("final_penalty", Role::Outcome),
+    ("final_test_kl", Role::Outcome),
+    ("final_test_neg_elbo", Role::Outcome),
+    ("final_test_nll", Role::Outcome),
     ("best_epoch", Role::Outcome),
     ("best_test_bce", Role::Outcome),
     ("mean_samples_per_second", Role::Outcome),
@@ -102,10 +114,14 @@ pub enum Metric {
     TrainLoss,
     /// The linear probe's test accuracy (on epochs with a probe).
     ProbeAccuracy,
+    /// A VAE's negative ELBO per test image (nats).
+    TestNegElbo,
+    /// A VAE's importance-sampled −log p(x) per test image (nats; after the last epoch).
+    TestNll,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 8] = [
+    pub const ALL: [Metric; 10] = [
         Self::TestBce,
         Self::TestMse,
         Self::TestPsnr,
@@ -114,6 +130,8 @@ impl Metric {
         Self::NoisyTestPsnr,
         Self::TrainLoss,
         Self::ProbeAccuracy,
+        Self::TestNegElbo,
+        Self::TestNll,
     ];
 
     /// Its name, which is also its column in the per-epoch metric rows.
@@ -127,6 +145,8 @@ impl Metric {
             Self::NoisyTestPsnr => "noisy_test_psnr",
             Self::TrainLoss => "train_loss",
             Self::ProbeAccuracy => "probe_accuracy",
+            Self::TestNegElbo => "test_neg_elbo",
+            Self::TestNll => "test_nll",
         }
     }
 
@@ -141,10 +161,13 @@ impl Metric {
             Self::NoisyTestPsnr => "final_noisy_test_psnr",
             Self::TrainLoss => "final_train_loss",
             Self::ProbeAccuracy => "final_probe_accuracy",
+            Self::TestNegElbo => "final_test_neg_elbo",
+            Self::TestNll => "final_test_nll",
         }
     }
 
-    /// PSNR is a signal-to-noise ratio and the probe's an accuracy; every other metric is a loss.
+    /// PSNR is a signal-to-noise ratio and the probe's an accuracy; every other metric is a loss
+    /// (the negative ELBO and log-likelihood too).
     pub fn higher_is_better(self) -> bool {
         matches!(self, Self::TestPsnr | Self::NoisyTestPsnr | Self::ProbeAccuracy)
     }
@@ -160,6 +183,8 @@ impl Metric {
             Self::NoisyTestPsnr => "noisy-input test PSNR (dB)",
             Self::TrainLoss => "training loss per pixel",
             Self::ProbeAccuracy => "linear-probe test accuracy",
+            Self::TestNegElbo => "test negative ELBO (nats per image)",
+            Self::TestNll => "test −log p(x) (nats per image)",
         }
     }
 
@@ -198,6 +223,8 @@ mod tests {
         assert_eq!(resolve_key("noise.kind", "--group-by").unwrap(), "noise_kind");
         assert_eq!(resolve_key("train.seed", "--group-by").unwrap(), "seed");
         assert_eq!(resolve_key("variant", "--group-by").unwrap(), "variant");
+        assert_eq!(resolve_key("model.kind", "--group-by").unwrap(), "kind");
+        assert_eq!(resolve_key("model.beta", "--group-by").unwrap(), "beta");
         // Outcome and identity columns are not keys.
         for bad in ["final_test_bce", "run_id", "model.epochs", "latent"] {
             let e = resolve_key(bad, "--group-by").unwrap_err().to_string();
@@ -215,7 +242,8 @@ mod tests {
             assert_eq!(Metric::parse(m.name()).unwrap(), m);
         }
         let e = Metric::parse("test_ssim").unwrap_err().to_string();
-        assert!(e.contains("test_ssim") && e.contains("train_loss, probe_accuracy"), "{e}");
+        assert!(e.contains("test_ssim") && e.contains("train_loss, probe_accuracy, test_neg_elbo, test_nll"), "{e}");
         assert!(Metric::ProbeAccuracy.higher_is_better() && !Metric::TestMse.higher_is_better());
+        assert!(!Metric::TestNll.higher_is_better(), "a negative log-likelihood: lower is better");
     }
 }

@@ -301,7 +301,10 @@ pub fn table(sweep: &SweepResults, opts: &TableOptions) -> Result<SweepTable, Re
     } else if sweep.counts.completed == 0 {
         notes.push("no completed runs: nothing to compare".to_string());
     } else if rows.iter().all(|r| r.metrics.first().and_then(|s| s.mean).is_none()) {
-        notes.push(format!("no completed run has {metric} (only denoising runs have the noisy_* metrics)"));
+        notes.push(format!(
+            "no completed run has {metric} (only denoising runs have the noisy_* metrics, only `vae` runs \
+             test_neg_elbo and test_nll)"
+        ));
     }
     let others: Vec<&str> = varying.iter().copied().filter(|k| !keys.contains(k)).collect();
     if opts.best {
@@ -415,7 +418,9 @@ fn group_exprs(keys: &[&str]) -> Vec<Expr> {
 }
 
 /// Per group of `keys` and epoch, over completed runs: the mean (`_value`), sample std (`_std`)
-/// and count (`_n`) of `metric`, sorted by the keys and epoch. Has the `_all` column.
+/// and count (`_n`) of `metric`, sorted by the keys and epoch. Has the `_all` column. Only the
+/// rows of the phase that trains the whole model: a `stacked` run's pre-training epochs measure
+/// a shallower model, and its fine-tuning epochs are numbered from 1 like every other run's.
 pub(crate) fn epoch_curves(sweep: &SweepResults, keys: &[&str], metric: Metric) -> LazyFrame {
     let completed = col("status").eq(lit(spec::RunStatus::Completed.to_string()));
     let by = group_exprs(keys);
@@ -423,10 +428,12 @@ pub(crate) fn epoch_curves(sweep: &SweepResults, keys: &[&str], metric: Metric) 
     let runs = sweep.runs.clone().lazy().with_column(lit(0u32).alias(ALL)).filter(completed).select(run_keys);
     let mut by_epoch = by.clone();
     by_epoch.push(col("epoch"));
+    let final_phase = col("phase").is_null().or(col("phase").eq(lit(spec::metrics::FINETUNE_PHASE)));
     sweep
         .metrics
         .clone()
         .lazy()
+        .filter(final_phase)
         .select([col("run_id"), col("epoch"), col(metric.name())])
         .join(runs, [col("run_id")], [col("run_id")], JoinArgs::new(JoinType::Inner))
         .group_by_stable(by_epoch.clone())

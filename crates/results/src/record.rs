@@ -2,6 +2,7 @@
 //! it contributes to the combined `runs.csv` / `runs.parquet`.
 
 use serde::{Deserialize, Serialize};
+use spec::metrics::is_final_phase;
 use spec::{MetricRow, RunFile, RunStatus};
 
 /// Where and with what a run was produced.
@@ -36,7 +37,8 @@ pub struct RunRecord {
     pub final_metrics: Option<FinalMetrics>,
 }
 
-/// Summary of a run's epochs.
+/// Summary of a run's epochs: of the phase that trains the whole model (a `stacked` run's
+/// pre-training rows measure the model cut at a shallower depth, and are left out).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FinalMetrics {
     pub train_loss: f64,
@@ -50,6 +52,16 @@ pub struct FinalMetrics {
     /// runs recorded before it existed).
     #[serde(default)]
     pub probe_accuracy: Option<f64>,
+    /// The last epoch's `penalty`, `test_kl`, `test_neg_elbo` and `test_nll`, for the kinds that
+    /// have them (none for runs recorded before kinds existed).
+    #[serde(default)]
+    pub penalty: Option<f64>,
+    #[serde(default)]
+    pub test_kl: Option<f64>,
+    #[serde(default)]
+    pub test_neg_elbo: Option<f64>,
+    #[serde(default)]
+    pub test_nll: Option<f64>,
     /// Epoch with the lowest test BCE, and that BCE.
     pub best_epoch: u64,
     pub best_test_bce: f64,
@@ -59,7 +71,8 @@ pub struct FinalMetrics {
 impl FinalMetrics {
     /// From a run's metric rows; none when it has no rows.
     pub fn from_rows(rows: &[MetricRow]) -> Option<Self> {
-        let last = rows.last()?;
+        let rows: Vec<&MetricRow> = rows.iter().filter(|r| is_final_phase(r.phase.as_deref())).collect();
+        let last = *rows.last()?;
         let best = rows.iter().min_by(|a, b| a.test_bce.total_cmp(&b.test_bce))?;
         Some(Self {
             train_loss: last.train_loss,
@@ -70,6 +83,10 @@ impl FinalMetrics {
             noisy_test_mse: last.noisy_test_mse,
             noisy_test_psnr: last.noisy_test_psnr,
             probe_accuracy: last.probe_accuracy,
+            penalty: last.penalty,
+            test_kl: last.test_kl,
+            test_neg_elbo: last.test_neg_elbo,
+            test_nll: last.test_nll,
             best_epoch: best.epoch,
             best_test_bce: best.test_bce,
             mean_samples_per_second: rows.iter().map(|r| r.samples_per_second).sum::<f64>() / rows.len() as f64,
@@ -96,6 +113,15 @@ pub struct RunRow {
     pub latent_dim: u64,
     /// Dense only: hidden widths joined by `-`, e.g. `512-256`.
     pub hidden: Option<String>,
+    /// `model.kind`, and its keys (each empty for the other kinds).
+    pub kind: String,
+    pub sparsity: Option<f64>,
+    pub sparsity_target: Option<f64>,
+    pub contraction: Option<f64>,
+    pub pretrain_epochs: Option<u64>,
+    pub beta: Option<f64>,
+    pub nll_samples: Option<u64>,
+    pub nll_images: Option<u64>,
     pub epochs: u64,
     pub batch_size: u64,
     pub learning_rate: f64,
@@ -114,6 +140,10 @@ pub struct RunRow {
     pub final_noisy_test_mse: Option<f64>,
     pub final_noisy_test_psnr: Option<f64>,
     pub final_probe_accuracy: Option<f64>,
+    pub final_penalty: Option<f64>,
+    pub final_test_kl: Option<f64>,
+    pub final_test_neg_elbo: Option<f64>,
+    pub final_test_nll: Option<f64>,
     pub best_epoch: Option<u64>,
     pub best_test_bce: Option<f64>,
     pub mean_samples_per_second: Option<f64>,
@@ -143,6 +173,14 @@ impl RunRow {
             architecture: file.model.architecture.to_string(),
             latent_dim: file.model.latent_dim as u64,
             hidden: file.model.hidden.as_ref().map(|h| h.iter().map(|w| w.to_string()).collect::<Vec<_>>().join("-")),
+            kind: file.model.kind.to_string(),
+            sparsity: file.model.sparsity,
+            sparsity_target: file.model.sparsity_target,
+            contraction: file.model.contraction,
+            pretrain_epochs: file.model.pretrain_epochs.map(|v| v as u64),
+            beta: file.model.beta,
+            nll_samples: file.model.nll_samples.map(|v| v as u64),
+            nll_images: file.model.nll_images.map(|v| v as u64),
             epochs: file.train.epochs as u64,
             batch_size: file.train.batch_size as u64,
             learning_rate: file.train.learning_rate,
@@ -161,6 +199,10 @@ impl RunRow {
             final_noisy_test_mse: f.and_then(|f| f.noisy_test_mse),
             final_noisy_test_psnr: f.and_then(|f| f.noisy_test_psnr),
             final_probe_accuracy: f.and_then(|f| f.probe_accuracy),
+            final_penalty: f.and_then(|f| f.penalty),
+            final_test_kl: f.and_then(|f| f.test_kl),
+            final_test_neg_elbo: f.and_then(|f| f.test_neg_elbo),
+            final_test_nll: f.and_then(|f| f.test_nll),
             best_epoch: f.map(|f| f.best_epoch),
             best_test_bce: f.map(|f| f.best_test_bce),
             mean_samples_per_second: f.map(|f| f.mean_samples_per_second),

@@ -84,10 +84,17 @@ pub enum Command {
   runner reconstruct results/smoke/runs/<id>/model.safetensors --dataset fashion-mnist --output recon.png")]
     Reconstruct(ReconstructArgs),
 
-    /// Write the latent codes of a dataset split by a trained checkpoint (CSV or Parquet)
+    /// Write the latent codes of a dataset split by a trained checkpoint (CSV or Parquet; a VAE's
+    /// are the means of q(z|x))
     #[command(after_help = "Example:
   runner encode results/smoke/runs/<id>/model.safetensors --dataset mnist --output codes.parquet")]
     Encode(EncodeArgs),
+
+    /// Write a PNG grid of images a VAE checkpoint decodes from codes drawn from its prior
+    #[command(after_help = "Examples:
+  runner sample results/kinds/runs/<id>/model.safetensors --count 64 --output samples.png
+  runner sample CHECKPOINT --count 400 --manifold --output manifold.png   # a 2-D latent space")]
+    Sample(SampleArgs),
 }
 
 #[derive(Debug, Args)]
@@ -301,6 +308,28 @@ pub struct EncodeArgs {
     #[arg(long)]
     pub limit: Option<usize>,
     /// Output file: .csv or .parquet
+    #[arg(long)]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct SampleArgs {
+    /// A checkpoint of a `vae` run (model.safetensors)
+    pub checkpoint: PathBuf,
+    /// Images to draw (a grid of ⌈√count⌉ columns); with --manifold, the grid is ⌈√count⌉ on a side
+    #[arg(long, default_value_t = 64)]
+    pub count: usize,
+    /// Seed of the draws
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// A 2-D latent space only: decode a grid of codes at evenly spaced quantiles of the prior
+    /// instead of random draws
+    #[arg(long)]
+    pub manifold: bool,
+    /// Pixels per image pixel
+    #[arg(long, default_value_t = 2)]
+    pub scale: usize,
+    /// The PNG to write
     #[arg(long)]
     pub output: PathBuf,
 }

@@ -41,6 +41,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(args) => tools::bench(&args)?,
         Command::Reconstruct(args) => tools::reconstruct(&args)?,
         Command::Encode(args) => tools::encode(&args)?,
+        Command::Sample(args) => tools::sample(&args)?,
         Command::Check(args) => return check::run(args),
         Command::Compare(args) => return check::compare_dirs(args),
     }

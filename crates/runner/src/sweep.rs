@@ -203,7 +203,7 @@ fn train_one(
     };
     let mut writer = store.start_run(&file, record, lock)?;
     let run_dir: PathBuf = writer.dir.clone();
-    display.start_run(&format!("{} {label}", p.id), p.spec.config.train.epochs);
+    display.start_run(&format!("{} {label}", p.id), p.spec.config.total_epochs());
     let started = Instant::now();
     let info = train::RunInfo {
         run_id: &p.id,
@@ -217,6 +217,7 @@ fn train_one(
         display,
         label: format!("{} {label}", p.id),
         epochs: p.spec.config.train.epochs,
+        pretrain_epochs: p.spec.config.model.pretrain_epochs.unwrap_or(spec::DEFAULT_PRETRAIN_EPOCHS),
         batch_size: p.spec.config.train.batch_size,
         epoch_started: Instant::now(),
         probe: None,
@@ -242,6 +243,8 @@ struct Observer<'a> {
     display: &'a Display,
     label: String,
     epochs: usize,
+    /// Epochs of each pre-training phase (`stacked`).
+    pretrain_epochs: usize,
     batch_size: usize,
     epoch_started: Instant,
     /// The probe of the current epoch, shown in its line.
@@ -268,11 +271,25 @@ impl train::Observer for Observer<'_> {
         self.writer.append(row).map_err(|e| e.to_string())?;
         let noisy = row.noisy_test_bce.map_or(String::new(), |b| format!(" noisy_test_bce {b:.4}"));
         let probe = self.probe.take().unwrap_or_default();
+        let (phase, of) = match row.phase.as_deref() {
+            Some(p) if p != spec::metrics::FINETUNE_PHASE => (format!(" {p}"), self.pretrain_epochs),
+            Some(p) => (format!(" {p}"), self.epochs),
+            None => (String::new(), self.epochs),
+        };
+        let penalty = row.penalty.map_or(String::new(), |p| format!(" penalty {p:.4}"));
+        let vae = match (row.test_kl, row.test_neg_elbo) {
+            (Some(kl), Some(bound)) => format!(" test_kl {kl:.2} test_neg_elbo {bound:.2}"),
+            _ => String::new(),
+        };
+        let nll = match (row.test_nll, row.nll_seconds) {
+            (Some(nll), Some(s)) => format!(" test_nll {nll:.2} ({s:.1} s)"),
+            _ => String::new(),
+        };
         self.display.epoch(&format!(
-            "{} epoch {}/{}: train_loss {:.4} test_bce {:.4} test_mse {:.5} psnr {:.2} dB{noisy}, {:.0} samples/s{probe}",
+            "{}{phase} epoch {}/{of}: train_loss {:.4}{penalty} test_bce {:.4} test_mse {:.5} psnr {:.2} dB{noisy}{vae}{nll}, \
+             {:.0} samples/s{probe}",
             self.label,
             row.epoch,
-            self.epochs,
             row.train_loss,
             row.test_bce,
             row.test_mse,

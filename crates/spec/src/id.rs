@@ -91,7 +91,7 @@ mod tests {
     fn cfg() -> RunConfig {
         RunConfig {
             data: DataConfig { dataset: DatasetName::Synthetic, train_limit: Some(100), test_limit: None },
-            model: ModelConfig { architecture: Architecture::Conv, latent_dim: 8, hidden: None },
+            model: ModelConfig::plain(Architecture::Conv, 8, None),
             train: TrainConfig {
                 epochs: 1,
                 batch_size: 10,
@@ -138,6 +138,26 @@ mod tests {
         assert_ne!(run_id("ae", &c, "fp"), run_id("ae", &cfg(), "fp"));
         let text = RunFile::new("abc".into(), "s", "ae", "ae".into(), "fp", &c).to_toml();
         assert!(text.contains("probe = false"), "{text}");
+    }
+
+    #[test]
+    fn a_kind_changes_the_id_and_plain_writes_no_kind_keys() {
+        let canonical = toml::to_string(&cfg()).unwrap();
+        for key in ["kind", "sparsity", "contraction", "pretrain_epochs", "beta", "nll_"] {
+            assert!(!canonical.contains(key), "{key}: {canonical}");
+        }
+        let mut c = cfg();
+        c.model.kind = ModelKind::Vae;
+        c.model.beta = Some(1.0);
+        c.model.nll_samples = Some(200);
+        c.model.nll_images = Some(1000);
+        assert_ne!(run_id("ae", &c, "fp"), run_id("ae", &cfg(), "fp"));
+        let text = RunFile::new("abc".into(), "s", "ae", "ae".into(), "fp", &c).to_toml();
+        assert!(text.contains("kind = \"vae\"") && text.contains("beta = 1.0"), "{text}");
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.toml");
+        std::fs::write(&p, &text).unwrap();
+        assert_eq!(RunFile::read(&p).unwrap().config(), c);
     }
 
     #[test]

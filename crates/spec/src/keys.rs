@@ -2,10 +2,10 @@
 //!
 //! `deny_unknown_fields` everywhere, and every value range-checked while it is read, so that
 //! TOML's own error (with line and column) names the mistake for the base sections and variants.
-//! Cross-key rules (a key that only one architecture takes, the noise level's range for its kind)
-//! are checked when a run's sections are resolved, in `resolve.rs`.
+//! Cross-key rules (a key that only one architecture or model kind takes, the noise level's range
+//! for its kind) are checked when a run's sections are resolved, in `resolve.rs`.
 
-use crate::config::{Architecture, DatasetName, Loss, NoiseKind, Optimizer};
+use crate::config::{Architecture, DatasetName, Loss, ModelKind, NoiseKind, Optimizer};
 use serde::{de, Deserialize, Deserializer};
 
 /// The four sections that make up a run's configuration, each optional.
@@ -35,6 +35,14 @@ pub struct ModelKeys {
     pub architecture: Option<Architecture>,
     pub latent_dim: Option<AtLeastOne>,
     pub hidden: Option<Vec<AtLeastOne>>,
+    pub kind: Option<ModelKind>,
+    pub sparsity: Option<Positive>,
+    pub sparsity_target: Option<OpenUnit>,
+    pub contraction: Option<Positive>,
+    pub pretrain_epochs: Option<AtLeastOne>,
+    pub beta: Option<Positive>,
+    pub nll_samples: Option<AtLeastOne>,
+    pub nll_images: Option<AtLeastOne>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -156,6 +164,20 @@ impl<'de> Deserialize<'de> for Momentum {
             return Err(de::Error::invalid_value(de::Unexpected::Float(v), &"a number in [0, 1)"));
         }
         Ok(Momentum(v))
+    }
+}
+
+/// A number strictly between 0 and 1 (a target mean activation).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OpenUnit(pub f64);
+
+impl<'de> Deserialize<'de> for OpenUnit {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = number(d)?;
+        if !(v > 0.0 && v < 1.0) {
+            return Err(de::Error::invalid_value(de::Unexpected::Float(v), &"a number in (0, 1)"));
+        }
+        Ok(OpenUnit(v))
     }
 }
 

@@ -49,6 +49,57 @@ pub fn resolve(sections: &toml::Table, origins: &Origins) -> Result<RunConfig, V
     if hidden.is_some() && architecture != Architecture::Dense {
         problem("model.hidden", format!("applies to the `dense` architecture only, not `{architecture}`"));
     }
+    let kind = model.kind.unwrap_or_default();
+    let kind_keys = [
+        ("sparsity", model.sparsity.is_some()),
+        ("sparsity_target", model.sparsity_target.is_some()),
+        ("contraction", model.contraction.is_some()),
+        ("pretrain_epochs", model.pretrain_epochs.is_some()),
+        ("beta", model.beta.is_some()),
+        ("nll_samples", model.nll_samples.is_some()),
+        ("nll_images", model.nll_images.is_some()),
+    ];
+    for (key, given) in kind_keys {
+        if !given || kind.keys().contains(&key) {
+            continue;
+        }
+        let owner = ModelKind::ALL.into_iter().find(|k| k.keys().contains(&key)).unwrap_or_default();
+        let takes = match kind.keys() {
+            [] => "which takes none of the kinds' keys".to_string(),
+            keys => {
+                format!("whose keys are {}", keys.iter().map(|k| format!("`model.{k}`")).collect::<Vec<_>>().join(", "))
+            }
+        };
+        problem(&format!("model.{key}"), format!("applies to `kind = \"{owner}\"` only, not `{kind}` ({takes})"));
+    }
+    if kind == ModelKind::Stacked {
+        if architecture != Architecture::Dense {
+            problem(
+                "model.kind",
+                format!(
+                    "`stacked` pre-trains the dense model's layers one by one: it needs `architecture = \"dense\"`, \
+                     not `{architecture}`"
+                ),
+            );
+        } else if hidden.as_ref().is_some_and(Vec::is_empty) {
+            problem(
+                "model.hidden",
+                "is empty, but `kind = \"stacked\"` needs at least one hidden layer to stack".to_string(),
+            );
+        }
+    }
+    let only = |k: ModelKind| kind == k;
+    let sparsity = only(ModelKind::Sparse).then(|| {
+        let default = if model.sparsity_target.is_some() { DEFAULT_SPARSITY_KL } else { DEFAULT_SPARSITY_L1 };
+        model.sparsity.map_or(default, |v| v.0)
+    });
+    let sparsity_target = model.sparsity_target.filter(|_| only(ModelKind::Sparse)).map(|v| v.0);
+    let contraction = only(ModelKind::Contractive).then(|| model.contraction.map_or(DEFAULT_CONTRACTION, |v| v.0));
+    let pretrain_epochs =
+        only(ModelKind::Stacked).then(|| model.pretrain_epochs.map_or(DEFAULT_PRETRAIN_EPOCHS, |v| v.0));
+    let beta = only(ModelKind::Vae).then(|| model.beta.map_or(DEFAULT_BETA, |v| v.0));
+    let nll_samples = only(ModelKind::Vae).then(|| model.nll_samples.map_or(DEFAULT_NLL_SAMPLES, |v| v.0));
+    let nll_images = only(ModelKind::Vae).then(|| model.nll_images.map_or(DEFAULT_NLL_IMAGES, |v| v.0));
 
     let train = keys.train.unwrap_or_default();
     let optimizer = train.optimizer.unwrap_or(Optimizer::Adam);
@@ -110,7 +161,19 @@ pub fn resolve(sections: &toml::Table, origins: &Origins) -> Result<RunConfig, V
             train_limit: data.train_limit.map(|v| v.0),
             test_limit: data.test_limit.map(|v| v.0),
         },
-        model: ModelConfig { architecture, latent_dim: model.latent_dim.map_or(DEFAULT_LATENT_DIM, |v| v.0), hidden },
+        model: ModelConfig {
+            architecture,
+            latent_dim: model.latent_dim.map_or(DEFAULT_LATENT_DIM, |v| v.0),
+            hidden,
+            kind,
+            sparsity,
+            sparsity_target,
+            contraction,
+            pretrain_epochs,
+            beta,
+            nll_samples,
+            nll_images,
+        },
         train: TrainConfig {
             epochs: train.epochs.map_or(DEFAULT_EPOCHS, |v| v.0),
             batch_size: train.batch_size.map_or(DEFAULT_BATCH_SIZE, |v| v.0),

@@ -1,6 +1,6 @@
 //! Sweep-file parsing, validation and expansion, as a user writes them.
 
-use spec::{parse, Architecture, NoiseKind, Override, SpecError};
+use spec::{parse, Architecture, ModelKind, NoiseKind, Override, SpecError};
 use std::path::Path;
 
 const FILE: &str = "experiments/test.toml";
@@ -319,4 +319,88 @@ fn probe_keys_are_validated_where_they_are_written() {
     assert!(e.contains("value #2 (-2)") && e.contains("≥ 0"), "{e}");
     let e = err(&format!("{base}prob = false\n"));
     assert!(e.contains("unknown field `prob`") && e.contains("probe_every"), "{e}");
+}
+
+#[test]
+fn model_kinds_resolve_their_own_keys_with_defaults() {
+    let base = "name = \"t\"\n[data]\ndataset = \"mnist\"\n[model]\narchitecture = \"dense\"\n";
+    let plain = &ok(base).runs[0].config.model;
+    assert_eq!(plain.kind, ModelKind::Plain);
+    assert_eq!((plain.sparsity, plain.beta, plain.pretrain_epochs), (None, None, None));
+
+    let m = &ok(&format!("{base}kind = \"sparse\"\n")).runs[0].config.model;
+    assert_eq!((m.sparsity, m.sparsity_target), (Some(1e-4), None), "L1 at the Keras blog's weight");
+    let m = &ok(&format!("{base}kind = \"sparse\"\nsparsity_target = 0.05\n")).runs[0].config.model;
+    assert_eq!((m.sparsity, m.sparsity_target), (Some(spec::DEFAULT_SPARSITY_KL), Some(0.05)));
+    let m = &ok(&format!("{base}kind = \"sparse\"\nsparsity = 1e-3\nsparsity_target = 0.1\n")).runs[0].config.model;
+    assert_eq!((m.sparsity, m.sparsity_target), (Some(1e-3), Some(0.1)));
+    let m = &ok(&format!("{base}kind = \"contractive\"\n")).runs[0].config.model;
+    assert_eq!(m.contraction, Some(1e-4));
+    let m = &ok(&format!("{base}kind = \"stacked\"\npretrain_epochs = 2\n")).runs[0].config.model;
+    assert_eq!((m.pretrain_epochs, m.pretrain_phases()), (Some(2), 3), "two hidden layers and the code");
+    let c = &ok(&format!("{base}kind = \"stacked\"\npretrain_epochs = 2\n[train]\nepochs = 3\n")).runs[0].config;
+    assert_eq!(c.total_epochs(), 3 * 2 + 3);
+    let m = &ok(&format!("{base}kind = \"vae\"\n")).runs[0].config.model;
+    assert_eq!((m.beta, m.nll_samples, m.nll_images), (Some(1.0), Some(200), Some(1000)));
+    // With conv too, except stacked.
+    let m = &ok("name = \"t\"\n[data]\ndataset = \"mnist\"\n[model]\nkind = \"vae\"\nbeta = 4\n").runs[0].config.model;
+    assert_eq!((m.architecture, m.beta), (Architecture::Conv, Some(4.0)));
+
+    // A sweep over kinds: each run gets its kind's keys, and a variant may set them.
+    let s = ok(&format!(
+        "{base}[sweep]\n\"model.kind\" = [\"plain\", \"sparse\", \"contractive\", \"stacked\", \"vae\"]\n"
+    ));
+    assert_eq!(s.runs.iter().map(|r| r.config.model.kind).collect::<Vec<_>>(), ModelKind::ALL);
+    assert_eq!(s.runs[4].label(), "default kind=vae");
+}
+
+#[test]
+fn a_kind_key_for_another_kind_or_out_of_range_is_refused_where_it_is_written() {
+    let base = "name = \"t\"\n[data]\ndataset = \"mnist\"\n[model]\narchitecture = \"dense\"\n";
+    let e = err(&format!("{base}beta = 2\n"));
+    assert!(
+        e.contains("test.toml:6:")
+            && e.contains("`model.beta`")
+            && e.contains("`kind = \"vae\"` only")
+            && e.contains("not `plain`"),
+        "{e}"
+    );
+    let e = err(&format!("{base}kind = \"sparse\"\ncontraction = 0.1\n"));
+    assert!(
+        e.contains("test.toml:7:")
+            && e.contains("`model.contraction`")
+            && e.contains("contractive")
+            && e.contains("`model.sparsity`, `model.sparsity_target`"),
+        "names what the run's kind takes: {e}"
+    );
+    let e = err(&format!("{base}kind = \"vae\"\npretrain_epochs = 2\n"));
+    assert!(e.contains("`model.pretrain_epochs`") && e.contains("stacked") && e.contains("model.nll_samples"), "{e}");
+    for (body, line, want) in [
+        ("kind = \"denoising\"\n", 6, "`plain`, `sparse`, `contractive`, `stacked`, `vae`"),
+        ("kind = \"sparse\"\nsparsity_target = 1.0\n", 7, "(0, 1)"),
+        ("kind = \"sparse\"\nsparsity = 0\n", 7, "> 0"),
+        ("kind = \"vae\"\nbeta = -1\n", 7, "> 0"),
+        ("kind = \"vae\"\nnll_samples = 0\n", 7, "≥ 1"),
+        ("kind = \"stacked\"\npretrain_epochs = 0\n", 7, "≥ 1"),
+        ("kind = \"vae\"\nnll_sample = 10\n", 7, "unknown field `nll_sample`"),
+    ] {
+        let e = err(&format!("{base}{body}"));
+        assert!(e.contains(&format!("test.toml:{line}:")) && e.contains(want), "{body}: {e}");
+    }
+    // Stacked pre-trains dense layers: not with conv, not without a hidden layer.
+    let e = err("name = \"t\"\n[data]\ndataset = \"mnist\"\n[model]\nkind = \"stacked\"\n");
+    assert!(
+        e.contains("test.toml:5:") && e.contains("`model.kind`") && e.contains("dense") && e.contains("conv"),
+        "{e}"
+    );
+    let e = err(&format!("{base}kind = \"stacked\"\nhidden = []\n"));
+    assert!(e.contains("test.toml:7:") && e.contains("model.hidden") && e.contains("hidden layer"), "{e}");
+    // A key set in the base sections for a kind a variant does not have points at the base line.
+    let e = err(&format!(
+        "{base}sparsity = 1e-3\n[[variant]]\nname = \"s\"\nmodel = {{ kind = \"sparse\" }}\n[[variant]]\nname = \"v\"\nmodel = {{ kind = \"vae\" }}\n"
+    ));
+    assert!(e.contains("test.toml:6:") && e.contains("model.sparsity") && e.contains("not `vae`"), "{e}");
+    // A kind axis crossed with a kind key is an error for the other kinds, naming the axis.
+    let e = err(&format!("{base}beta = 2\n[sweep]\n\"model.kind\" = [\"vae\", \"plain\"]\n"));
+    assert!(e.contains("model.beta") && e.contains("not `plain`"), "{e}");
 }

@@ -1,18 +1,22 @@
-//! One training run: builds the model a resolved config describes, trains it epoch by epoch on a
-//! dataset, evaluates after each epoch, probes the codes (a linear classifier on the training
-//! codes, scored on the test codes) after the last epoch and every `train.probe_every`-th, hands
-//! each epoch's metric row to an observer, detects divergence, and writes the run's checkpoint,
-//! reconstruction picture and test codes in the plane (`latent.csv`).
+//! One training run: builds the model a resolved config describes (of any `model.kind`), trains
+//! it epoch by epoch on a dataset — a `stacked` run first pre-trains its layers greedily, one
+//! phase per encoder layer — evaluates after each epoch, probes the codes (a linear classifier on
+//! the training codes, scored on the test codes) after the last epoch and every
+//! `train.probe_every`-th, estimates a VAE's test log-likelihood after the last epoch, hands each
+//! epoch's metric row to an observer, detects divergence, and writes the run's checkpoint,
+//! reconstruction picture, test codes in the plane (`latent.csv`) and, for a VAE, pictures of
+//! draws from its prior (`samples.png`, and `manifold.png` for a 2-D latent space).
 //!
-//! Seeds: weights from `train.seed`; the epoch order from (seed, epoch); training noise from
-//! (seed, epoch, batch); the test-set corruption from a fixed seed shared by every run, so that
-//! denoising metrics of different runs see the same corrupted images.
+//! Seeds: weights from `train.seed`; the epoch order from (seed, epoch) (and the pre-training
+//! phase); training noise, a VAE's ε and the contractive probes from (seed, epoch, batch), each
+//! from a stream of its own purpose; the test-set corruption and a VAE's test draws from a fixed
+//! seed shared by every run, so that the test metrics of different runs see the same draws.
 
-use data::noise::{corrupt, purpose, rng_for};
+use data::noise::{corrupt, purpose, rng_for, standard_normal};
 use data::Dataset;
-use nn::{EvalSums, LossKind, Model, ModelSpec, OptimizerKind, Trainer};
-use spec::metrics::EpochMetrics;
-use spec::{Architecture, Loss, MetricRow, NoiseConfig, Optimizer, RunConfig};
+use nn::{EvalSums, Head, LossKind, Model, ModelSpec, Objective, OptimizerKind, StepLoss, Trainer};
+use spec::metrics::{pretrain_phase, EpochMetrics, VaeMetrics, FINETUNE_PHASE};
+use spec::{Architecture, Loss, MetricRow, ModelKind, NoiseConfig, Optimizer, RunConfig};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -20,6 +24,12 @@ use std::time::Instant;
 const TEST_NOISE_SEED: u64 = 0x7e57_7e57;
 /// Test images shown in a run's reconstruction picture (the tutorial's `plot_AE` shows 10).
 const PICTURE_IMAGES: usize = 10;
+/// Draws from a VAE's prior in `samples.png`: an 8 × 8 grid.
+pub const SAMPLE_IMAGES: usize = 64;
+/// The side of `manifold.png`, a 2-D latent space's picture (Kingma & Welling's figure 4).
+pub const MANIFOLD_SIDE: usize = 20;
+/// The seed of `samples.png`'s draws (`runner sample --seed` chooses others).
+pub const SAMPLE_SEED: u64 = 0;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
@@ -72,20 +82,52 @@ pub enum Outcome {
 
 /// Maps a resolved config onto the model crate's types.
 pub fn model_spec(config: &RunConfig) -> ModelSpec {
+    let m = &config.model;
     ModelSpec {
-        architecture: match config.model.architecture {
+        architecture: match m.architecture {
             Architecture::Conv => nn::Architecture::Conv,
             Architecture::Dense => nn::Architecture::Dense,
         },
-        latent_dim: config.model.latent_dim,
-        hidden: match config.model.architecture {
-            Architecture::Dense => config.model.dense_hidden(),
+        latent_dim: m.latent_dim,
+        hidden: match m.architecture {
+            Architecture::Dense => m.dense_hidden(),
             Architecture::Conv => Vec::new(),
+        },
+        head: match m.kind {
+            ModelKind::Vae => Head::Gaussian,
+            ModelKind::Sparse if m.sparsity_target.is_some() => Head::Sigmoid,
+            // Rifai's contractive encoder is one sigmoid layer, whose penalty has a closed form;
+            // deeper encoders (and the conv one) keep the plain model's linear code, so that the
+            // kinds differ by the penalty alone.
+            ModelKind::Contractive if m.architecture == Architecture::Dense && m.dense_hidden().is_empty() => {
+                Head::Sigmoid
+            }
+            _ => Head::Linear,
         },
     }
 }
 
-/// Builds the trainer (model with its seeded initialisation, loss, optimizer) of a config.
+/// What a config's training steps minimise besides the reconstruction.
+pub fn objective(config: &RunConfig) -> Objective {
+    let m = &config.model;
+    match m.kind {
+        ModelKind::Plain | ModelKind::Stacked => Objective::Reconstruction,
+        ModelKind::Sparse => {
+            let default =
+                if m.sparsity_target.is_some() { spec::DEFAULT_SPARSITY_KL } else { spec::DEFAULT_SPARSITY_L1 };
+            let weight = m.sparsity.unwrap_or(default);
+            match m.sparsity_target {
+                Some(target) => Objective::SparseKl { weight, target },
+                None => Objective::SparseL1 { weight },
+            }
+        }
+        ModelKind::Contractive => Objective::Contractive { weight: m.contraction.unwrap_or(spec::DEFAULT_CONTRACTION) },
+        ModelKind::Vae => Objective::Vae { beta: m.beta.unwrap_or(spec::DEFAULT_BETA) },
+    }
+}
+
+/// Builds the trainer (model with its seeded initialisation, loss, objective, optimizer) of a
+/// config.
 pub fn trainer(config: &RunConfig) -> Result<Trainer, nn::NnError> {
     let dev = nn::Cpu::default();
     let model = Model::new(&dev, &model_spec(config), config.train.seed)?;
@@ -101,7 +143,7 @@ pub fn trainer(config: &RunConfig) -> Result<Trainer, nn::NnError> {
             momentum: t.momentum.unwrap_or(spec::DEFAULT_SGD_MOMENTUM),
         },
     };
-    Ok(Trainer::new(dev, model, loss, optimizer))
+    Trainer::new(dev, model, loss, optimizer).with_objective(objective(config))
 }
 
 /// Trains one run to the end (or until it diverges), reporting each epoch to `observer`.
@@ -117,64 +159,102 @@ pub fn run(info: &RunInfo<'_>, dataset: &Dataset, observer: &mut dyn Observer) -
     let mut trainer = trainer(config).map_err(model_err)?;
     let noise = config.noise.as_ref();
     let noisy_test = noise.map(|n| corrupted(n, &test.images, TEST_NOISE_SEED, purpose::TEST_NOISE, 0, 0));
-
+    let seed = config.train.seed;
     let batch_size = config.train.batch_size;
     let mut clean = Vec::new();
     let mut inputs = Vec::new();
+    let mut draws = Vec::new();
+
+    // A stacked run's greedy pre-training: encoder layer k and its mirror as a shallow
+    // auto-encoder, k = 1, 2, …, each evaluated as the model cut at depth k.
+    let pretrain_epochs = config.model.pretrain_epochs.unwrap_or(spec::DEFAULT_PRETRAIN_EPOCHS);
+    for layer in 1..=config.model.pretrain_phases() {
+        trainer.set_depth(Some(layer)).map_err(model_err)?;
+        for epoch in 1..=pretrain_epochs {
+            let started = Instant::now();
+            let order = data::batch::phase_order(train.len(), seed, epoch as u64, layer as u64);
+            let batches = order.len().div_ceil(batch_size);
+            let mut loss_sum = 0.0f64;
+            for (bi, idx) in data::batch::batches(&order, batch_size).enumerate() {
+                data::batch::gather(train, idx, &mut clean);
+                let x = match noise {
+                    Some(n) => {
+                        let stream = ((layer as u64) << 32) | bi as u64;
+                        let mut rng = rng_for(seed, purpose::PRETRAIN_NOISE, epoch as u64, stream);
+                        inputs.resize(clean.len(), 0.0);
+                        corrupt(n.kind, n.level, &clean, &mut inputs, &mut rng);
+                        &inputs
+                    }
+                    None => &clean,
+                };
+                let loss = trainer.pretrain_step(layer, x, &clean).map_err(model_err)?;
+                if !loss.is_finite() {
+                    return Ok(diverged(epoch, format!("pre-training loss of layer {layer} became {loss}"), bi));
+                }
+                loss_sum += loss as f64 * idx.len() as f64;
+                observer.batch(epoch, bi + 1, batches, loss);
+            }
+            let epoch_seconds = started.elapsed().as_secs_f64();
+            let mut m = evaluate(&trainer, config, dataset, noisy_test.as_deref(), epoch, false).map_err(model_err)?;
+            m.phase = Some(pretrain_phase(layer));
+            m.train_loss = loss_sum / train.len() as f64;
+            m.epoch_seconds = epoch_seconds;
+            m.samples_per_second = train.len() as f64 / epoch_seconds.max(1e-9);
+            if let Some(reason) = non_finite(&m) {
+                return Ok(Outcome::Diverged { epoch, reason: format!("{reason} in phase pretrain-{layer}") });
+            }
+            let row = MetricRow::new(info.run_id, info.sweep, info.variant, config, &m);
+            observer.epoch(&row).map_err(|message| TrainError::Observer { run: run.clone(), message })?;
+        }
+    }
+    trainer.set_depth(None).map_err(model_err)?;
+    let phase = (config.model.pretrain_phases() > 0).then(|| FINETUNE_PHASE.to_string());
+
     let mut last = None;
     // The test codes of the last probe, reused for `latent.csv`.
     let mut test_codes = None;
     for epoch in 1..=config.train.epochs {
         let started = Instant::now();
-        let order = data::batch::epoch_order(train.len(), config.train.seed, epoch as u64);
+        let order = data::batch::epoch_order(train.len(), seed, epoch as u64);
         let batches = order.len().div_ceil(batch_size);
-        let mut loss_sum = 0.0f64;
+        let (mut loss_sum, mut penalty_sum) = (0.0f64, 0.0f64);
         for (bi, idx) in data::batch::batches(&order, batch_size).enumerate() {
             data::batch::gather(train, idx, &mut clean);
             let x = match noise {
                 Some(n) => {
-                    let mut rng = rng_for(config.train.seed, purpose::TRAIN_NOISE, epoch as u64, bi as u64);
+                    let mut rng = rng_for(seed, purpose::TRAIN_NOISE, epoch as u64, bi as u64);
                     inputs.resize(clean.len(), 0.0);
                     corrupt(n.kind, n.level, &clean, &mut inputs, &mut rng);
                     &inputs
                 }
                 None => &clean,
             };
-            let loss = trainer.step(x, &clean).map_err(model_err)?;
-            if !loss.is_finite() {
-                return Ok(Outcome::Diverged {
-                    epoch,
-                    reason: format!("training loss became {loss} at epoch {epoch}, batch {}", bi + 1),
-                });
+            draws.resize(trainer.noise_len(idx.len()), 0.0);
+            let stream = match trainer.objective() {
+                Objective::Vae { .. } => purpose::LATENT_NOISE,
+                _ => purpose::JACOBIAN_PROBES,
+            };
+            if !draws.is_empty() {
+                standard_normal(&mut rng_for(seed, stream, epoch as u64, bi as u64), &mut draws);
             }
-            loss_sum += loss as f64 * idx.len() as f64;
-            observer.batch(epoch, bi + 1, batches, loss);
+            let loss: StepLoss = trainer.step_with(x, &clean, &draws).map_err(model_err)?;
+            if !loss.total().is_finite() {
+                return Ok(diverged(epoch, format!("training loss became {}", loss.total()), bi));
+            }
+            loss_sum += loss.reconstruction as f64 * idx.len() as f64;
+            penalty_sum += loss.penalty.unwrap_or(0.0) as f64 * idx.len() as f64;
+            observer.batch(epoch, bi + 1, batches, loss.total());
         }
         let epoch_seconds = started.elapsed().as_secs_f64();
 
-        let eval_started = Instant::now();
-        let sums = trainer.evaluate(&test.images, &test.images).map_err(model_err)?;
-        let noisy = match &noisy_test {
-            Some(images) => Some(trainer.evaluate(images, &test.images).map_err(model_err)?),
-            None => None,
-        };
-        let mut m = EpochMetrics {
-            epoch: epoch as u64,
-            train_loss: loss_sum / train.len() as f64,
-            test_bce: sums.bce_mean(),
-            test_mse: sums.mse_mean(),
-            test_psnr: sums.psnr(),
-            noisy: noisy.map(|s: EvalSums| (s.bce_mean(), s.mse_mean(), s.psnr())),
-            probe: None,
-            epoch_seconds,
-            eval_seconds: eval_started.elapsed().as_secs_f64(),
-            samples_per_second: train.len() as f64 / epoch_seconds.max(1e-9),
-        };
-        let bad = [("test_bce", m.test_bce), ("test_mse", m.test_mse), ("train_loss", m.train_loss)]
-            .into_iter()
-            .find(|(_, v)| !v.is_finite());
-        if let Some((name, v)) = bad {
-            return Ok(Outcome::Diverged { epoch, reason: format!("{name} became {v} at epoch {epoch}") });
+        let mut m = evaluate(&trainer, config, dataset, noisy_test.as_deref(), epoch, true).map_err(model_err)?;
+        m.phase = phase.clone();
+        m.train_loss = loss_sum / train.len() as f64;
+        m.penalty = (trainer.objective() != Objective::Reconstruction).then(|| penalty_sum / train.len() as f64);
+        m.epoch_seconds = epoch_seconds;
+        m.samples_per_second = train.len() as f64 / epoch_seconds.max(1e-9);
+        if let Some(reason) = non_finite(&m) {
+            return Ok(Outcome::Diverged { epoch, reason: format!("{reason} at epoch {epoch}") });
         }
         if config.train.probes_after(epoch) {
             let started = Instant::now();
@@ -212,6 +292,109 @@ pub fn run(info: &RunInfo<'_>, dataset: &Dataset, observer: &mut dyn Observer) -
         // `epochs ≥ 1` is validated, so a run always has a last row.
         None => Err(TrainError::NoData { run }),
     }
+}
+
+fn diverged(epoch: usize, what: String, batch: usize) -> Outcome {
+    Outcome::Diverged { epoch, reason: format!("{what} at epoch {epoch}, batch {}", batch + 1) }
+}
+
+/// The first metric of an epoch that is NaN or infinite, named.
+fn non_finite(m: &EpochMetrics) -> Option<String> {
+    let vae = m.vae.map_or([None, None], |v| [Some(v.kl), Some(v.neg_elbo)]);
+    [
+        ("test_bce", Some(m.test_bce)),
+        ("test_mse", Some(m.test_mse)),
+        ("train_loss", Some(m.train_loss)),
+        ("penalty", m.penalty),
+        ("test_kl", vae[0]),
+        ("test_neg_elbo", vae[1]),
+        ("test_nll", m.nll.map(|n| n.0)),
+    ]
+    .into_iter()
+    .find_map(|(name, v)| v.filter(|v| !v.is_finite()).map(|v| format!("{name} became {v}")))
+}
+
+/// The test metrics of an epoch: reconstruction of clean (and corrupted) test images, for a VAE
+/// its KL and negative ELBO, and after the last epoch (`final_phase`) its log-likelihood. The
+/// training fields are left for the caller.
+fn evaluate(
+    trainer: &Trainer,
+    config: &RunConfig,
+    dataset: &Dataset,
+    noisy_test: Option<&[f32]>,
+    epoch: usize,
+    final_phase: bool,
+) -> Result<EpochMetrics, nn::NnError> {
+    let test = &dataset.test.images;
+    let started = Instant::now();
+    let sums = trainer.evaluate(test, test)?;
+    let noisy = match noisy_test {
+        Some(images) => Some(trainer.evaluate(images, test)?),
+        None => None,
+    };
+    let is_vae = matches!(trainer.objective(), Objective::Vae { .. });
+    let vae = if is_vae {
+        let bound = trainer.evaluate_vae(test, |i, e| test_draws(i, 0, e))?;
+        Some(VaeMetrics { kl: bound.kl_mean(), neg_elbo: bound.neg_elbo_mean() })
+    } else {
+        None
+    };
+    let nll = match (is_vae && final_phase && epoch == config.train.epochs, config.model.nll_samples) {
+        (true, Some(samples)) => {
+            let started = Instant::now();
+            let images = config.model.nll_images.unwrap_or(spec::DEFAULT_NLL_IMAGES).min(dataset.test.len());
+            let log_p = trainer.log_likelihood(&test[..images * nn::IMAGE_LEN], samples, |i, e| test_draws(i, 1, e))?;
+            Some((-log_p / images.max(1) as f64, started.elapsed().as_secs_f64()))
+        }
+        _ => None,
+    };
+    Ok(EpochMetrics {
+        epoch: epoch as u64,
+        test_bce: sums.bce_mean(),
+        test_mse: sums.mse_mean(),
+        test_psnr: sums.psnr(),
+        noisy: noisy.map(|s: EvalSums| (s.bce_mean(), s.mse_mean(), s.psnr())),
+        vae,
+        nll,
+        eval_seconds: started.elapsed().as_secs_f64(),
+        ..EpochMetrics::default()
+    })
+}
+
+/// A VAE's test draws for image `image`: `which` 0 for the ELBO's sample, 1 for the likelihood's
+/// importance samples. The same for every run and epoch, and whatever the image's chunk.
+fn test_draws(image: usize, which: u64, out: &mut [f32]) {
+    standard_normal(&mut rng_for(TEST_NOISE_SEED, purpose::TEST_LATENT_NOISE, image as u64, which), out);
+}
+
+/// `count` images decoded from codes drawn from a VAE's prior N(0, I) with `seed`.
+pub fn prior_samples(trainer: &Trainer, count: usize, seed: u64) -> Result<Vec<f32>, nn::NnError> {
+    if trainer.model.head() != Head::Gaussian {
+        return Err(nn::NnError::Config("only a VAE has a prior to draw codes from".into()));
+    }
+    let mut z = vec![0.0f32; count * trainer.model.latent_dim()];
+    standard_normal(&mut rng_for(seed, purpose::PRIOR_SAMPLES, 0, 0), &mut z);
+    trainer.decode(&z)
+}
+
+/// A `side × side` picture of a VAE's 2-D latent space, row by row: the decoded codes at evenly
+/// spaced quantiles of the prior (see [`nn::vae::manifold_codes`]).
+pub fn manifold(trainer: &Trainer, side: usize) -> Result<Vec<f32>, nn::NnError> {
+    if trainer.model.head() != Head::Gaussian || trainer.model.latent_dim() != 2 {
+        return Err(nn::NnError::Config(format!(
+            "a latent-space picture needs a VAE with a 2-D latent space (this model: a {} code of {} dimensions)",
+            trainer.model.head().name(),
+            trainer.model.latent_dim()
+        )));
+    }
+    trainer.decode(&nn::vae::manifold_codes(side))
+}
+
+/// Writes images (`[n, 784]`) as a grid of `per_row` columns.
+pub fn write_image_grid(path: &Path, images: &[f32], per_row: usize, scale: usize) -> Result<(), data::DataError> {
+    let cells: Vec<&[f32]> = images.chunks(nn::IMAGE_LEN).collect();
+    let rows: Vec<Vec<&[f32]>> = cells.chunks(per_row.max(1)).map(<[&[f32]]>::to_vec).collect();
+    data::grid::write_grid_png(path, &rows, 28, 28, scale)
 }
 
 /// The codes of both splits (clean inputs, also for a denoising run: the probe asks what the
@@ -302,6 +485,7 @@ fn write_outputs(
         ("run_id", info.run_id.to_string()),
         ("sweep", info.sweep.to_string()),
         ("variant", info.variant.to_string()),
+        ("kind", info.config.model.kind.to_string()),
         ("config", toml_config(info.config)),
     ];
     nn::checkpoint::save(&trainer.model, &ckpt, &meta).map_err(|e| out_err(&ckpt, e.to_string()))?;
@@ -319,8 +503,26 @@ fn write_outputs(
     rows.push(split(&recon));
     let rows: Vec<Vec<&[f32]>> = rows.iter().map(|r| r.iter().map(Vec::as_slice).collect()).collect();
     let png = dir.join("reconstructions.png");
-    data::grid::write_grid_png(&png, &rows, 28, 28, 2).map_err(|e| out_err(&png, e.to_string()))
+    data::grid::write_grid_png(&png, &rows, 28, 28, 2).map_err(|e| out_err(&png, e.to_string()))?;
+
+    if trainer.model.head() == Head::Gaussian {
+        let model_err = |cause| TrainError::Model { run: info.run_id.to_string(), cause };
+        let samples = prior_samples(trainer, SAMPLE_IMAGES, SAMPLE_SEED).map_err(model_err)?;
+        let png = dir.join(SAMPLES_FILE);
+        write_image_grid(&png, &samples, 8, 2).map_err(|e| out_err(&png, e.to_string()))?;
+        if trainer.model.latent_dim() == 2 {
+            let images = manifold(trainer, MANIFOLD_SIDE).map_err(model_err)?;
+            let png = dir.join(MANIFOLD_FILE);
+            write_image_grid(&png, &images, MANIFOLD_SIDE, 1).map_err(|e| out_err(&png, e.to_string()))?;
+        }
+    }
+    Ok(())
 }
+
+/// A VAE run's draws from its prior.
+pub const SAMPLES_FILE: &str = "samples.png";
+/// A 2-D latent VAE run's picture of its latent space.
+pub const MANIFOLD_FILE: &str = "manifold.png";
 
 fn toml_config(config: &RunConfig) -> String {
     toml::to_string(config).unwrap_or_default()
@@ -345,11 +547,7 @@ mod tests {
     fn config(arch: Architecture) -> RunConfig {
         RunConfig {
             data: DataConfig { dataset: DatasetName::Synthetic, train_limit: Some(60), test_limit: Some(20) },
-            model: ModelConfig {
-                architecture: arch,
-                latent_dim: 4,
-                hidden: (arch == Architecture::Dense).then(|| vec![16]),
-            },
+            model: ModelConfig::plain(arch, 4, (arch == Architecture::Dense).then(|| vec![16])),
             train: TrainConfig {
                 epochs: 2,
                 batch_size: 16,
@@ -383,6 +581,7 @@ mod tests {
                 epoch_seconds: 0.0,
                 eval_seconds: 0.0,
                 probe_seconds: r.probe_seconds.map(|_| 0.0),
+                nll_seconds: r.nll_seconds.map(|_| 0.0),
                 samples_per_second: 0.0,
                 ..r.clone()
             })
@@ -450,7 +649,8 @@ mod tests {
         c.model.latent_dim = 2;
         c.train.epochs = 1;
         train(&c, Some(dir.path()));
-        let (trainer, _) = nn::checkpoint::load(&nn::Cpu::default(), &dir.path().join("model.safetensors")).unwrap();
+        let (trainer, meta) = nn::checkpoint::load(&nn::Cpu::default(), &dir.path().join("model.safetensors")).unwrap();
+        assert_eq!(meta["kind"], "plain");
         let dataset = data::synthetic::dataset(60, 20);
         let dev = nn::Cpu::default();
         let t = Trainer::new(dev, trainer, LossKind::Bce, OptimizerKind::adam(1e-3));
@@ -500,5 +700,155 @@ mod tests {
             let noisy = r.noisy_test_bce.unwrap();
             assert!(noisy.is_finite() && noisy != r.test_bce, "{kind}: the corrupted test set is evaluated separately");
         }
+    }
+
+    /// A config of `kind` with its keys at their defaults (as the sweep file resolves them).
+    fn kind_config(arch: Architecture, kind: ModelKind) -> RunConfig {
+        let mut c = config(arch);
+        c.model.kind = kind;
+        match kind {
+            ModelKind::Plain => {}
+            ModelKind::Sparse => c.model.sparsity = Some(spec::DEFAULT_SPARSITY_L1),
+            ModelKind::Contractive => c.model.contraction = Some(spec::DEFAULT_CONTRACTION),
+            ModelKind::Stacked => c.model.pretrain_epochs = Some(1),
+            ModelKind::Vae => {
+                c.model.beta = Some(1.0);
+                c.model.nll_samples = Some(20);
+                c.model.nll_images = Some(1000);
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn every_kind_trains_records_its_own_metrics_and_reproduces_bit_for_bit() {
+        let mut cases: Vec<(Architecture, ModelKind)> =
+            ModelKind::ALL.iter().map(|k| (Architecture::Dense, *k)).collect();
+        cases.extend([ModelKind::Sparse, ModelKind::Contractive, ModelKind::Vae].map(|k| (Architecture::Conv, k)));
+        for (arch, kind) in cases {
+            let c = kind_config(arch, kind);
+            let (outcome, rows, _) = train(&c, None);
+            assert!(matches!(outcome, Outcome::Completed { .. }), "{arch:?} {kind}: {outcome:?}");
+            // Conv runs take seconds in a debug build: the dense ones check reproduction (the
+            // kinds' code paths are the same for both architectures).
+            if arch == Architecture::Dense {
+                let (_, again, _) = train(&c, None);
+                assert_eq!(without_timings(&rows), without_timings(&again), "{kind}: the same config reproduces");
+            }
+            let last = rows.last().unwrap();
+            assert_eq!(last.kind, kind.to_string());
+            let penalised = matches!(kind, ModelKind::Sparse | ModelKind::Contractive | ModelKind::Vae);
+            assert!(rows.iter().all(|r| r.penalty.is_some() == penalised), "{arch:?} {kind}: penalty column");
+            assert!(rows.iter().all(|r| r.penalty.is_none_or(|p| p > 0.0 && p.is_finite())), "{arch:?} {kind}");
+            let vae = kind == ModelKind::Vae;
+            assert!(rows.iter().all(|r| r.test_kl.is_some() == vae && r.test_neg_elbo.is_some() == vae), "{kind}");
+            // The likelihood is estimated once, after the last epoch.
+            let nll: Vec<bool> = rows.iter().map(|r| r.test_nll.is_some()).collect();
+            assert_eq!(nll, rows.iter().map(|r| vae && r.epoch == 2).collect::<Vec<_>>(), "{arch:?} {kind}");
+            if vae {
+                let (nll, bound) = (last.test_nll.unwrap(), last.test_neg_elbo.unwrap());
+                // The importance-sampled estimate is a tighter bound than one sample's ELBO.
+                assert!(nll > 0.0 && nll < bound, "{arch:?}: test_nll {nll} vs test_neg_elbo {bound}");
+                assert!(last.test_kl.unwrap() > 0.0 && last.nll_seconds.is_some());
+                // Per image, not per pixel: the reconstruction term is a sum over 784 pixels.
+                assert!(last.train_loss > 50.0, "{arch:?}: train_loss {}", last.train_loss);
+            }
+            if kind != ModelKind::Plain && arch == Architecture::Dense {
+                let plain = train(&kind_config(arch, ModelKind::Plain), None).1;
+                assert_ne!(plain.last().unwrap().test_bce, last.test_bce, "{arch:?} {kind}: trains something else");
+            }
+        }
+    }
+
+    #[test]
+    fn a_contractive_encoder_of_one_layer_is_rifais_with_the_closed_form_deeper_ones_are_estimated() {
+        let mut c = kind_config(Architecture::Dense, ModelKind::Contractive);
+        c.model.hidden = Some(Vec::new());
+        let t = trainer(&c).unwrap();
+        assert_eq!((t.model.head(), t.contraction(), t.noise_len(16)), (Head::Sigmoid, nn::Contraction::Exact, 0));
+        let (outcome, rows, _) = train(&c, None);
+        assert!(matches!(outcome, Outcome::Completed { .. }));
+        assert!(rows.iter().all(|r| r.penalty.is_some_and(|p| p > 0.0)));
+        for arch in [Architecture::Dense, Architecture::Conv] {
+            let t = trainer(&kind_config(arch, ModelKind::Contractive)).unwrap();
+            assert_eq!((t.model.head(), t.contraction()), (Head::Linear, nn::Contraction::Hutchinson), "{arch:?}");
+            assert_eq!(t.noise_len(16), 16 * nn::IMAGE_LEN, "{arch:?}: one probe per image");
+        }
+    }
+
+    #[test]
+    fn a_stacked_run_records_each_pretraining_phase_then_finetunes() {
+        let mut c = kind_config(Architecture::Dense, ModelKind::Stacked);
+        c.model.hidden = Some(vec![16, 8]);
+        c.model.pretrain_epochs = Some(2);
+        let (outcome, rows, batches) = train(&c, None);
+        let phases: Vec<(String, u64)> = rows.iter().map(|r| (r.phase.clone().unwrap_or_default(), r.epoch)).collect();
+        let want: Vec<(String, u64)> = [
+            "pretrain-1",
+            "pretrain-1",
+            "pretrain-2",
+            "pretrain-2",
+            "pretrain-3",
+            "pretrain-3",
+            "finetune",
+            "finetune",
+        ]
+        .iter()
+        .zip([1, 2, 1, 2, 1, 2, 1, 2])
+        .map(|(p, e)| (p.to_string(), e))
+        .collect();
+        assert_eq!(phases, want, "two hidden layers and the code: three phases of two epochs, then fine-tuning");
+        assert_eq!(rows.len(), c.total_epochs());
+        assert_eq!(batches, 8 * 4, "every epoch of every phase trains on every batch");
+        assert!(matches!(outcome, Outcome::Completed { ref last } if last == &rows[7]));
+        // The probe runs on the fine-tuned model only; the pre-training rows evaluate the model
+        // cut at their depth, so each phase measures something else.
+        assert_eq!(rows.iter().filter(|r| r.probe_accuracy.is_some()).count(), 1);
+        assert!(rows[7].probe_accuracy.is_some());
+        let bce: Vec<f64> = rows.iter().map(|r| r.test_bce).collect();
+        assert!(
+            bce.iter().all(|b| b.is_finite()) && bce[1] != bce[3] && bce[3] != bce[5] && bce[5] != bce[6],
+            "{bce:?}"
+        );
+        assert!(rows.iter().all(|r| r.penalty.is_none()));
+        // Reproducible, and the fine-tuning starts from the pre-trained layers: without
+        // pre-training (a plain run) the same fine-tuning ends elsewhere.
+        assert_eq!(without_timings(&rows), without_timings(&train(&c, None).1));
+        let mut plain = c.clone();
+        plain.model.kind = ModelKind::Plain;
+        plain.model.pretrain_epochs = None;
+        assert_ne!(train(&plain, None).1[1].test_bce, rows[7].test_bce);
+    }
+
+    #[test]
+    fn a_vae_run_writes_its_prior_samples_and_a_two_dimensional_manifold() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = kind_config(Architecture::Dense, ModelKind::Vae);
+        c.model.latent_dim = 2;
+        c.train.epochs = 1;
+        train(&c, Some(dir.path()));
+        let (model, meta) = nn::checkpoint::load(&nn::Cpu::default(), &dir.path().join("model.safetensors")).unwrap();
+        assert_eq!((meta["kind"].as_str(), model.head(), model.latent_dim()), ("vae", Head::Gaussian, 2));
+        let size = |name: &str| {
+            let dec = png::Decoder::new(std::fs::File::open(dir.path().join(name)).unwrap());
+            let info = dec.read_info().unwrap();
+            (info.info().width, info.info().height)
+        };
+        assert_eq!(size(SAMPLES_FILE), (8 * 56 + 7 * 2, 8 * 56 + 7 * 2), "8 × 8 draws at scale 2");
+        assert_eq!(size(MANIFOLD_FILE), (20 * 28 + 19 * 2, 20 * 28 + 19 * 2), "20 × 20 codes at scale 1");
+        // latent.csv holds the means of the codes.
+        let t = Trainer::new(nn::Cpu::default(), model, LossKind::Bce, OptimizerKind::adam(1e-3));
+        let dataset = data::synthetic::dataset(60, 20);
+        let mu = t.encode(&dataset.test.images).unwrap();
+        let latent = std::fs::read_to_string(dir.path().join(LATENT_FILE)).unwrap();
+        let first: Vec<f32> = latent.lines().nth(1).unwrap().split(',').skip(1).map(|v| v.parse().unwrap()).collect();
+        assert_eq!(first, mu[..2]);
+
+        // A plain run draws nothing.
+        let plain = tempfile::tempdir().unwrap();
+        let mut c = config(Architecture::Dense);
+        c.train.epochs = 1;
+        train(&c, Some(plain.path()));
+        assert!(!plain.path().join(SAMPLES_FILE).exists() && !plain.path().join(MANIFOLD_FILE).exists());
     }
 }

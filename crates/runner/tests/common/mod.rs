@@ -262,10 +262,11 @@ impl Csv {
 
     /// Every row with the timing columns (which differ between two trainings) blanked.
     pub fn without_timings(&self) -> Vec<Vec<String>> {
-        let timing: Vec<usize> = ["epoch_seconds", "eval_seconds", "probe_seconds", "samples_per_second"]
-            .iter()
-            .filter_map(|c| self.headers.iter().position(|h| h == c))
-            .collect();
+        let timing: Vec<usize> =
+            ["epoch_seconds", "eval_seconds", "probe_seconds", "nll_seconds", "samples_per_second"]
+                .iter()
+                .filter_map(|c| self.headers.iter().position(|h| h == c))
+                .collect();
         self.rows
             .iter()
             .map(|r| {

@@ -1,0 +1,323 @@
+//! The variational auto-encoder's pieces (Kingma & Welling 2014): the encoder's output holds the
+//! mean and the log-variance of q(z|x) side by side, `[batch, 2·latent]` (columns `[0, L)` the
+//! mean μ, `[L, 2L)` log σ²); a sample is z = μ + exp(½ log σ²)·ε with ε ~ N(0, I) given by the
+//! caller (a seeded stream), and the KL term against the prior N(0, I) is in closed form.
+//! Also the prior's quantile grid that a 2-D latent space is drawn on.
+
+use crate::error::NnError;
+use crate::ops::add_scaled;
+use dfdx::prelude::*;
+
+/// ln(2π).
+pub const LN_2PI: f64 = 1.837_877_066_409_345_5;
+
+type Batch<T> = Tensor<(usize, usize), f32, Cpu, T>;
+
+fn halves(x: &[f32], latent: usize) -> impl Iterator<Item = (&[f32], &[f32])> {
+    x.chunks_exact(2 * latent).map(move |row| row.split_at(latent))
+}
+
+/// Columns `[start, start + width)` of `x` (`[batch, n]` → `[batch, width]`): the mean of the
+/// encoder's output, for codes and reconstructions.
+pub fn columns<T: Tape<f32, Cpu>>(x: Batch<T>, start: usize, width: usize) -> Result<Batch<T>, NnError> {
+    let (b, n) = *x.shape();
+    if start + width > n {
+        return Err(NnError::Shape(format!("columns {start}..{} of a {b}×{n} batch", start + width)));
+    }
+    let dev = x.device().clone();
+    let (x, mut tape) = x.split_tape();
+    let v = x.as_vec();
+    let out: Vec<f32> = v.chunks_exact(n.max(1)).flat_map(|row| row[start..start + width].iter().copied()).collect();
+    let y = dev.try_tensor_from_vec(out, (b, width))?;
+    if T::OWNS_TAPE {
+        let (xg, yg) = (x.ghost(), y.ghost());
+        tape.add_backward_op(move |grads| {
+            let g = grads.get_or_alloc_mut(&yg)?.to_vec();
+            let dx = grads.get_or_alloc_mut(&xg)?;
+            for (d, g) in dx.chunks_exact_mut(n).zip(g.chunks_exact(width.max(1))) {
+                for (d, g) in d[start..start + width].iter_mut().zip(g) {
+                    *d += g;
+                }
+            }
+            Ok(())
+        });
+    }
+    Ok(y.put_tape(tape))
+}
+
+/// The reparameterised sample z = μ + exp(½ log σ²)·ε of `stats` = `[batch, 2·latent]`, with
+/// `eps` the batch's `[batch, latent]` standard normal draws. Gradients: ∂z/∂μ = 1,
+/// ∂z/∂log σ² = ½·exp(½ log σ²)·ε.
+pub fn reparameterize<T: Tape<f32, Cpu>>(stats: Batch<T>, eps: &[f32]) -> Result<Batch<T>, NnError> {
+    let (b, n) = *stats.shape();
+    let latent = n / 2;
+    if n % 2 != 0 || eps.len() != b * latent {
+        return Err(NnError::Shape(format!("{} noise values for a {b}×{n} mean and log-variance", eps.len())));
+    }
+    let dev = stats.device().clone();
+    let (stats, mut tape) = stats.split_tape();
+    let v = stats.as_vec();
+    let mut z = Vec::with_capacity(b * latent);
+    // ½·σ·ε per element: ∂z/∂log σ².
+    let mut slope = Vec::with_capacity(if T::OWNS_TAPE { b * latent } else { 0 });
+    for ((mu, lv), e) in halves(&v, latent).zip(eps.chunks_exact(latent.max(1))) {
+        for ((&m, &l), &e) in mu.iter().zip(lv).zip(e) {
+            let s = (0.5 * l).exp();
+            z.push(m + s * e);
+            if T::OWNS_TAPE {
+                slope.push(0.5 * s * e);
+            }
+        }
+    }
+    let y = dev.try_tensor_from_vec(z, (b, latent))?;
+    if T::OWNS_TAPE {
+        let (sg, yg) = (stats.ghost(), y.ghost());
+        tape.add_backward_op(move |grads| {
+            let g = grads.get_or_alloc_mut(&yg)?.to_vec();
+            let ds = grads.get_or_alloc_mut(&sg)?;
+            for ((d, g), k) in
+                ds.chunks_exact_mut(2 * latent).zip(g.chunks_exact(latent)).zip(slope.chunks_exact(latent))
+            {
+                let (dmu, dlv) = d.split_at_mut(latent);
+                for i in 0..latent {
+                    dmu[i] += g[i];
+                    dlv[i] += g[i] * k[i];
+                }
+            }
+            Ok(())
+        });
+    }
+    Ok(y.put_tape(tape))
+}
+
+/// KL(N(μ, σ²) ‖ N(0, I)) of one image in nats: −½ Σ_j (1 + log σ²_j − μ_j² − σ²_j).
+pub fn image_kl(mu: &[f32], logvar: &[f32]) -> f64 {
+    mu.iter()
+        .zip(logvar)
+        .map(|(&m, &l)| {
+            let (m, l) = (m as f64, l as f64);
+            -0.5 * (1.0 + l - m * m - l.exp())
+        })
+        .sum()
+}
+
+/// The batch mean of [`image_kl`] as an op on `stats` = `[batch, 2·latent]`. Gradients, per
+/// image and divided by the batch size: ∂/∂μ = μ, ∂/∂log σ² = ½(σ² − 1).
+pub fn kl_mean<T: Tape<f32, Cpu>>(stats: Batch<T>) -> Result<Tensor<Rank0, f32, Cpu, T>, NnError> {
+    let (b, n) = *stats.shape();
+    let latent = n / 2;
+    if n % 2 != 0 || b == 0 {
+        return Err(NnError::Shape(format!("KL of a {b}×{n} mean and log-variance")));
+    }
+    let dev = stats.device().clone();
+    let (stats, mut tape) = stats.split_tape();
+    let v = stats.as_vec();
+    let value = halves(&v, latent).map(|(mu, lv)| image_kl(mu, lv)).sum::<f64>() / b as f64;
+    let out = dev.try_tensor(value as f32)?;
+    if T::OWNS_TAPE {
+        let inv_b = 1.0 / b as f32;
+        let grad: Vec<f32> = halves(&v, latent)
+            .flat_map(|(mu, lv)| {
+                mu.iter().map(move |&m| m * inv_b).chain(lv.iter().map(move |&l| 0.5 * (l.exp() - 1.0) * inv_b))
+            })
+            .collect();
+        let (sg, og) = (stats.ghost(), out.ghost());
+        tape.add_backward_op(move |grads| {
+            let scale = grads.get_or_alloc_mut(&og)?[0];
+            add_scaled(grads.get_or_alloc_mut(&sg)?, &grad, scale);
+            Ok(())
+        });
+    }
+    Ok(out.put_tape(tape))
+}
+
+/// log((1/n) Σ e^{x_i}) without overflow, in f64.
+pub fn log_mean_exp(xs: &[f64]) -> f64 {
+    let max = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !max.is_finite() {
+        return max;
+    }
+    max + (xs.iter().map(|x| (x - max).exp()).sum::<f64>() / xs.len() as f64).ln()
+}
+
+/// The standard normal quantile Φ⁻¹(p) for p in (0, 1), by Acklam's rational approximation
+/// (relative error below 1.2e-9); ±∞ at the ends.
+pub fn inverse_normal_cdf(p: f64) -> f64 {
+    const A: [f64; 6] = [
+        -3.969_683_028_665_376e1,
+        2.209_460_984_245_205e2,
+        -2.759_285_104_469_687e2,
+        1.383_577_518_672_69e2,
+        -3.066_479_806_614_716e1,
+        2.506_628_277_459_239,
+    ];
+    const B: [f64; 5] = [
+        -5.447_609_879_822_406e1,
+        1.615_858_368_580_409e2,
+        -1.556_989_798_598_866e2,
+        6.680_131_188_771_972e1,
+        -1.328_068_155_288_572e1,
+    ];
+    const C: [f64; 6] = [
+        -7.784_894_002_430_293e-3,
+        -3.223_964_580_411_365e-1,
+        -2.400_758_277_161_838,
+        -2.549_732_539_343_734,
+        4.374_664_141_464_968,
+        2.938_163_982_698_783,
+    ];
+    const D: [f64; 4] =
+        [7.784_695_709_041_462e-3, 3.224_671_290_700_398e-1, 2.445_134_137_142_996, 3.754_408_661_907_416];
+    const LOW: f64 = 0.024_25;
+    if p <= 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if p >= 1.0 {
+        return f64::INFINITY;
+    }
+    let tail = |q: f64| {
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    };
+    if p < LOW {
+        tail((-2.0 * p.ln()).sqrt())
+    } else if p > 1.0 - LOW {
+        -tail((-2.0 * (1.0 - p).ln()).sqrt())
+    } else {
+        let q = p - 0.5;
+        let r = q * q;
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    }
+}
+
+/// The codes of a `side × side` picture of a 2-D latent space, row by row (Kingma & Welling,
+/// figure 4): evenly spaced probabilities (k + ½)/side mapped through Φ⁻¹, so that each cell
+/// covers the same prior mass; z₀ grows to the right, z₁ upwards.
+pub fn manifold_codes(side: usize) -> Vec<f32> {
+    let q = |k: usize| inverse_normal_cdf((k as f64 + 0.5) / side as f64) as f32;
+    (0..side).flat_map(|r| (0..side).flat_map(move |c| [q(c), q(side - 1 - r)])).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    fn values(n: usize, seed: u64, lo: f32, hi: f32) -> Vec<f32> {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        (0..n).map(|_| rng.gen_range(lo..hi)).collect()
+    }
+
+    #[test]
+    fn the_kl_closed_form_matches_numerical_integration() {
+        // Reference: KL(q ‖ p) = ∫ q(z) log(q(z)/p(z)) dz, per dimension, by the trapezoid rule
+        // on ±12σ around μ in f64 (q is negligible beyond).
+        let mu = [0.0f32, 1.5, -0.7, 0.2];
+        let lv = [0.0f32, -1.0, 0.8, -3.0];
+        let mut numeric = 0.0;
+        for (&m, &l) in mu.iter().zip(&lv) {
+            let (m, s) = (m as f64, (0.5 * l as f64).exp());
+            let steps = 200_000;
+            let (lo, hi) = (m - 12.0 * s, m + 12.0 * s);
+            let dz = (hi - lo) / steps as f64;
+            for k in 0..=steps {
+                let z = lo + k as f64 * dz;
+                let log_q = -0.5 * ((z - m) / s).powi(2) - s.ln() - 0.5 * LN_2PI;
+                let log_p = -0.5 * z * z - 0.5 * LN_2PI;
+                let w = if k == 0 || k == steps { 0.5 } else { 1.0 };
+                numeric += w * dz * log_q.exp() * (log_q - log_p);
+            }
+        }
+        let closed = image_kl(&mu, &lv);
+        assert!((closed - numeric).abs() < 1e-6, "closed form {closed} vs integral {numeric}");
+        assert_eq!(image_kl(&[0.0; 3], &[0.0; 3]), 0.0, "q = p");
+
+        // The op averages it over the batch.
+        let dev = Cpu::default();
+        let stats: Vec<f32> = mu.iter().chain(&lv).chain(&[0.0; 8]).copied().collect();
+        let t = dev.tensor_from_vec(stats, (2, 8));
+        assert!((kl_mean(t).unwrap().array() as f64 - closed / 2.0).abs() < 1e-6);
+    }
+
+    /// Central differences in f64 of `f` at every element of `x`, against `analytic`.
+    fn check(f: impl Fn(&[f32]) -> f64, x: &[f32], analytic: &[f32]) {
+        let h = 1e-3f32;
+        for i in 0..x.len() {
+            let at = |d: f32| {
+                let mut p = x.to_vec();
+                p[i] += d;
+                f(&p)
+            };
+            let numeric = (at(h) - at(-h)) / (2.0 * h as f64);
+            let a = analytic[i] as f64;
+            assert!(
+                (a - numeric).abs() <= 1e-2 * (1e-3 + numeric.abs()),
+                "element {i}: analytic {a} vs numeric {numeric}"
+            );
+        }
+    }
+
+    #[test]
+    fn kl_and_reparameterisation_gradients_match_finite_differences() {
+        let dev = Cpu::default();
+        let (b, latent) = (3, 2);
+        let stats = values(b * 2 * latent, 1, -1.0, 1.0);
+        let eps = values(b * latent, 2, -2.0, 2.0);
+        let v = values(b * latent, 3, -1.0, 1.0);
+        let kl = |s: &[f32]| kl_mean(dev.tensor_from_vec(s.to_vec(), (b, 2 * latent))).unwrap().array() as f64;
+        let t = dev.tensor_from_vec(stats.clone(), (b, 2 * latent));
+        let g = kl_mean(t.leaky_trace()).unwrap().backward().get(&t).as_vec();
+        check(kl, &stats, &g);
+
+        // L = Σ v·z with z = μ + exp(½ log σ²)·ε.
+        let vt = dev.tensor_from_vec(v.clone(), (b, latent));
+        let loss = |s: &[f32]| {
+            let z = reparameterize(dev.tensor_from_vec(s.to_vec(), (b, 2 * latent)), &eps).unwrap();
+            let l: Tensor<Rank0, f32, Cpu> = (z * vt.clone()).sum();
+            l.array() as f64
+        };
+        let z = reparameterize(t.leaky_trace(), &eps).unwrap();
+        let g = (z * vt.clone()).sum().backward().get(&t).as_vec();
+        check(loss, &stats, &g);
+        // The sample itself: μ + σε.
+        let z = reparameterize(t.clone(), &eps).unwrap().as_vec();
+        // Image 1, unit 0: its mean is stats[4], its log-variance stats[6].
+        let want = stats[4] + (0.5 * stats[6]).exp() * eps[2];
+        assert!((z[2] - want).abs() < 1e-6, "{} vs {want}", z[2]);
+    }
+
+    #[test]
+    fn columns_pick_the_mean_and_send_gradients_back() {
+        let dev = Cpu::default();
+        let x = dev.tensor_from_vec((0..12).map(|i| i as f32).collect(), (2, 6));
+        let y = columns(x.leaky_trace(), 0, 3).unwrap();
+        assert_eq!(y.as_vec(), [0.0, 1.0, 2.0, 6.0, 7.0, 8.0]);
+        let g = y.sum().backward().get(&x).as_vec();
+        assert_eq!(g, [1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0]);
+        assert!(columns(x, 4, 3).is_err());
+    }
+
+    #[test]
+    fn normal_quantiles_and_the_manifold_grid() {
+        // Reference values: scipy.stats.norm.ppf.
+        for (p, want) in
+            [(0.5, 0.0), (0.975, 1.959_963_984_540_054), (0.01, -2.326_347_874_040_841), (0.999, 3.090_232_306_167_813)]
+        {
+            let got = inverse_normal_cdf(p);
+            assert!((got - want).abs() < 1e-8, "Φ⁻¹({p}) = {got}, want {want}");
+        }
+        let g = manifold_codes(3);
+        assert_eq!(g.len(), 18);
+        // Top-left cell: the lowest z₀ and the highest z₁; the centre is the origin.
+        assert!(g[0] < 0.0 && g[1] > 0.0);
+        assert_eq!(&g[8..10], &[0.0, 0.0]);
+        assert!((g[0] as f64 - inverse_normal_cdf(1.0 / 6.0)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn log_mean_exp_is_stable() {
+        assert!((log_mean_exp(&[-1000.0, -1000.0]) + 1000.0).abs() < 1e-12);
+        assert!((log_mean_exp(&[0.0, 2f64.ln()]) - 1.5f64.ln()).abs() < 1e-12);
+    }
+}
