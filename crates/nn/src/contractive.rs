@@ -155,12 +155,8 @@ fn sigmoid_tangent<T: Tape<f32, Cpu>>(h: Codes<T>, u: Codes<T>) -> Result<Codes<
 mod tests {
     use super::*;
     use crate::model::{Architecture, ModelSpec};
+    use crate::testing::values;
     use rand::{Rng, SeedableRng};
-
-    fn values(n: usize, seed: u64, lo: f32, hi: f32) -> Vec<f32> {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        (0..n).map(|_| rng.gen_range(lo..hi)).collect()
-    }
 
     fn model(architecture: Architecture, hidden: Vec<usize>, head: Head) -> Model {
         Model::new(&Cpu::default(), &ModelSpec { architecture, latent_dim: 3, hidden, head }, 5).unwrap()

@@ -16,6 +16,8 @@ pub mod optim;
 pub mod param;
 pub mod penalty;
 pub mod stack;
+#[cfg(test)]
+mod testing;
 pub mod trainer;
 pub mod vae;
 

@@ -172,31 +172,7 @@ fn scalar<T: Tape<f32, Cpu>>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::{Rng, SeedableRng};
-
-    fn values(n: usize, seed: u64, lo: f32, hi: f32) -> Vec<f32> {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        (0..n).map(|_| rng.gen_range(lo..hi)).collect()
-    }
-
-    /// Central differences in f64 of `f` at every element of `x`, against `analytic`: each term
-    /// is smooth where it is checked (L1 away from 0), so step 1e-3 leaves an O(1e-6) error.
-    fn check(f: impl Fn(&[f32]) -> f64, x: &[f32], analytic: &[f32], tol: f64) {
-        let h = 1e-3f32;
-        for i in 0..x.len() {
-            let at = |d: f32| {
-                let mut p = x.to_vec();
-                p[i] += d;
-                f(&p)
-            };
-            let numeric = (at(h) - at(-h)) / (2.0 * h as f64);
-            let a = analytic[i] as f64;
-            assert!(
-                (a - numeric).abs() <= tol * (1e-3 + numeric.abs()),
-                "element {i}: analytic {a} vs numeric {numeric}"
-            );
-        }
-    }
+    use crate::testing::{check_gradient, values};
 
     fn batch(v: &[f32], b: usize) -> Tensor<(usize, usize), f32, Cpu> {
         Cpu::default().tensor_from_vec(v.to_vec(), (b, v.len() / b))
@@ -214,7 +190,7 @@ mod tests {
         assert!((f(&z) - want).abs() < 1e-8);
         let t = batch(&z, b);
         let g = l1_mean(t.leaky_trace(), 1e-2).unwrap().backward().get(&t).as_vec();
-        check(f, &z, &g, 1e-2);
+        check_gradient(f, &z, &g, 1e-2);
     }
 
     #[test]
@@ -234,7 +210,7 @@ mod tests {
         assert!((f(&h) - want).abs() < 1e-6 * want, "{} vs {want}", f(&h));
         let t = batch(&h, b);
         let g = kl_sparsity(t.leaky_trace(), rho, w).unwrap().backward().get(&t).as_vec();
-        check(f, &h, &g, 1e-2);
+        check_gradient(f, &h, &g, 1e-2);
         // At the target there is nothing to pay and nothing to push.
         let at_target = vec![rho as f32; b * n];
         assert!(f(&at_target).abs() < 1e-6);
@@ -305,8 +281,8 @@ mod tests {
         let c = values(n, 8, -0.5, 0.5);
         let (_, gx, gw) = encoder_penalty(&x, &w, &c, n, 0.3);
         // Through h (the sigmoid's own backward pass) and directly through W.
-        check(|w| encoder_penalty(&x, w, &c, n, 0.3).0, &w, &gw, 1e-2);
-        check(|x| encoder_penalty(x, &w, &c, n, 0.3).0, &x, &gx, 1e-2);
+        check_gradient(|w| encoder_penalty(&x, w, &c, n, 0.3).0, &w, &gw, 1e-2);
+        check_gradient(|x| encoder_penalty(x, &w, &c, n, 0.3).0, &x, &gx, 1e-2);
     }
 
     #[test]
@@ -318,6 +294,6 @@ mod tests {
         assert!((f(&t) - want).abs() < 1e-6);
         let tt = batch(&t, b);
         let g = squared_norm_mean(tt.leaky_trace(), 0.25).unwrap().backward().get(&tt).as_vec();
-        check(f, &t, &g, 1e-2);
+        check_gradient(f, &t, &g, 1e-2);
     }
 }

@@ -202,12 +202,7 @@ pub fn manifold_codes(side: usize) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::{Rng, SeedableRng};
-
-    fn values(n: usize, seed: u64, lo: f32, hi: f32) -> Vec<f32> {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        (0..n).map(|_| rng.gen_range(lo..hi)).collect()
-    }
+    use crate::testing::{check_gradient, values};
 
     #[test]
     fn the_kl_closed_form_matches_numerical_integration() {
@@ -240,24 +235,6 @@ mod tests {
         assert!((kl_mean(t).unwrap().array() as f64 - closed / 2.0).abs() < 1e-6);
     }
 
-    /// Central differences in f64 of `f` at every element of `x`, against `analytic`.
-    fn check(f: impl Fn(&[f32]) -> f64, x: &[f32], analytic: &[f32]) {
-        let h = 1e-3f32;
-        for i in 0..x.len() {
-            let at = |d: f32| {
-                let mut p = x.to_vec();
-                p[i] += d;
-                f(&p)
-            };
-            let numeric = (at(h) - at(-h)) / (2.0 * h as f64);
-            let a = analytic[i] as f64;
-            assert!(
-                (a - numeric).abs() <= 1e-2 * (1e-3 + numeric.abs()),
-                "element {i}: analytic {a} vs numeric {numeric}"
-            );
-        }
-    }
-
     #[test]
     fn kl_and_reparameterisation_gradients_match_finite_differences() {
         let dev = Cpu::default();
@@ -268,7 +245,7 @@ mod tests {
         let kl = |s: &[f32]| kl_mean(dev.tensor_from_vec(s.to_vec(), (b, 2 * latent))).unwrap().array() as f64;
         let t = dev.tensor_from_vec(stats.clone(), (b, 2 * latent));
         let g = kl_mean(t.leaky_trace()).unwrap().backward().get(&t).as_vec();
-        check(kl, &stats, &g);
+        check_gradient(kl, &stats, &g, 1e-2);
 
         // L = Σ v·z with z = μ + exp(½ log σ²)·ε.
         let vt = dev.tensor_from_vec(v.clone(), (b, latent));
@@ -279,7 +256,7 @@ mod tests {
         };
         let z = reparameterize(t.leaky_trace(), &eps).unwrap();
         let g = (z * vt.clone()).sum().backward().get(&t).as_vec();
-        check(loss, &stats, &g);
+        check_gradient(loss, &stats, &g, 1e-2);
         // The sample itself: μ + σε.
         let z = reparameterize(t.clone(), &eps).unwrap().as_vec();
         // Image 1, unit 0: its mean is stats[4], its log-variance stats[6].
