@@ -73,7 +73,8 @@ pub fn load(dev: &Cpu, path: &Path) -> Result<(Model, HashMap<String, String>), 
         None => Head::Linear,
         Some(h) => Head::parse(h).ok_or_else(|| err(format!("unknown head `{h}`")))?,
     };
-    let mut model = Model::new(dev, &ModelSpec { architecture, latent_dim, hidden, head }, 0)?;
+    let mut model = Model::new(dev, &ModelSpec { architecture, latent_dim, hidden, head }, 0)
+        .map_err(|e| err(format!("its metadata describes no valid model: {e}")))?;
     load_weights(&mut model, &bytes, path)?;
     Ok((model, meta))
 }

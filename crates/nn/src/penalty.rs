@@ -44,7 +44,9 @@ pub fn l1_mean<T: Tape<f32, Cpu>>(z: Batch<T>, weight: f64) -> Result<Tensor<Ran
 
 /// `weight · Σ_j KL(ρ ‖ ρ̂_j)` with ρ̂_j the batch mean of the sigmoid code `h` (UFLDL's sparse
 /// auto-encoder): KL(ρ ‖ ρ̂) = ρ log(ρ/ρ̂) + (1 − ρ) log((1 − ρ)/(1 − ρ̂)).
-/// Gradient `weight · (−ρ/ρ̂_j + (1 − ρ)/(1 − ρ̂_j)) / b` for every h_ij of column j.
+/// Gradient `weight · (−ρ/ρ̂_j + (1 − ρ)/(1 − ρ̂_j)) / b` for every h_ij of column j. ρ̂_j is
+/// clamped away from 0 and 1 (`RHO_HAT_EPS`) in the value and the gradient alike, so a saturated
+/// unit gets a finite value and a large gradient that pushes it back, not an infinity.
 pub fn kl_sparsity<T: Tape<f32, Cpu>>(
     h: Batch<T>,
     target: f64,

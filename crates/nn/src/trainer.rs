@@ -123,9 +123,10 @@ pub struct Trainer {
 impl Trainer {
     /// A trainer of the reconstruction alone; see [`Trainer::with_objective`] for the other kinds.
     pub fn new(dev: Cpu, model: Model, loss: LossKind, optimizer: OptimizerKind) -> Self {
-        // dfdx's allocation cache: the tape's tensors and gradients have the same sizes every
-        // step, so their buffers are reused instead of faulted in fresh each time.
-        dev.enable_cache();
+        // dfdx's allocation cache stays off (its default): it takes in every dropped buffer but
+        // hands out only those asked for by `alloc`, while our ops build tensors from vectors,
+        // so it grew by a batch of buffers each step (a 24 GB run). The global allocator
+        // (mimalloc) reuses freed memory as well, measured no slower with `runner bench`.
         Self {
             dev,
             model,

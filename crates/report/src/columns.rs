@@ -181,7 +181,7 @@ impl Metric {
             Self::NoisyTestBce => "noisy-input test BCE per pixel",
             Self::NoisyTestMse => "noisy-input test MSE per pixel",
             Self::NoisyTestPsnr => "noisy-input test PSNR (dB)",
-            Self::TrainLoss => "training loss per pixel",
+            Self::TrainLoss => "training loss (per pixel; per image for a VAE)",
             Self::ProbeAccuracy => "linear-probe test accuracy",
             Self::TestNegElbo => "test negative ELBO (nats per image)",
             Self::TestNll => "test −log p(x) (nats per image)",

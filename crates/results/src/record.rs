@@ -32,6 +32,7 @@ pub struct RunRecord {
     pub seed: u64,
     pub dataset_fingerprint: String,
     pub provenance: Provenance,
+    /// Epochs of the whole model completed (a `stacked` run's pre-training epochs not counted).
     pub epochs_completed: u64,
     pub train_seconds: f64,
     pub final_metrics: Option<FinalMetrics>,

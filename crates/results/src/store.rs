@@ -234,7 +234,10 @@ impl RunWriter {
         self.out.write_all(&line).map_err(|e| ResultsError::io(&self.metrics, e))?;
         self.out.sync_data().map_err(|e| ResultsError::io(&self.metrics, e))?;
         self.rows.push(row.clone());
-        self.record.epochs_completed = self.rows.len() as u64;
+        // Epochs of the whole model: a `stacked` run's pre-training rows are its phases', and
+        // counting them would say 11 of `epochs = 8`.
+        self.record.epochs_completed =
+            self.rows.iter().filter(|r| spec::metrics::is_final_phase(r.phase.as_deref())).count() as u64;
         Ok(())
     }
 

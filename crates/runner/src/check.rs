@@ -240,7 +240,7 @@ fn compare(
             };
             out.push(Mismatch {
                 run: run.into(),
-                epoch: a.get("epoch").map_or("-".into(), |e| e.to_string()),
+                epoch: epoch_label(&a),
                 column: column.clone(),
                 recorded: va.to_string(),
                 rerun: vb.to_string(),
@@ -249,4 +249,14 @@ fn compare(
         }
     }
     Ok(())
+}
+
+/// A row's epoch, with its phase where it has one (`pretrain-2/1`): a `stacked` run numbers the
+/// epochs of each phase from 1.
+fn epoch_label(row: &serde_json::Map<String, serde_json::Value>) -> String {
+    let epoch = row.get("epoch").map_or("-".into(), |e| e.to_string());
+    match row.get("phase").and_then(|p| p.as_str()) {
+        Some(phase) if !phase.is_empty() => format!("{phase}/{epoch}"),
+        _ => epoch,
+    }
 }

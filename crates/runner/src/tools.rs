@@ -229,9 +229,12 @@ pub fn sample(args: &SampleArgs) -> Result<()> {
                 args.checkpoint.display()
             );
         }
-        (train::manifold(&trainer, side)?, side, format!("the latent space on a {side} × {side} grid"))
+        let images = train::manifold(&trainer, side)
+            .with_context(|| format!("decoding the manifold of {}", args.checkpoint.display()))?;
+        (images, side, format!("the latent space on a {side} × {side} grid"))
     } else {
-        let images = train::prior_samples(&trainer, args.count, args.seed)?;
+        let images = train::prior_samples(&trainer, args.count, args.seed)
+            .with_context(|| format!("decoding prior draws of {}", args.checkpoint.display()))?;
         (images, side, format!("{} draws from the prior, seed {}", args.count, args.seed))
     };
     train::write_image_grid(&args.output, &images, per_row, args.scale)?;
