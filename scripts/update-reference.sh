@@ -7,12 +7,7 @@
 # Usage: scripts/update-reference.sh   (then review `git diff --stat results/reference` and commit)
 # Env: RUNNER (default: target/release/runner), RUNNER_DATA_DIR (default: data), THREADS (default 2)
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
-RUNNER="${RUNNER:-target/release/runner}"
-THREADS="${THREADS:-2}"
-[[ -x "$RUNNER" ]] || cargo build --release --quiet -p runner
-export RUNNER_DATA_DIR="${RUNNER_DATA_DIR:-data}"
+source "$(dirname "${BASH_SOURCE[0]}")/runner-env.sh"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/reference.XXXXXX")"
 trap 'rm -rf -- "$work"' EXIT
