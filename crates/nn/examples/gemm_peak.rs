@@ -1,8 +1,9 @@
 //! The practical ceiling of the machine for our kernels: GFLOP/s of large f32 matrix products
-//! with the same `gemm` crate and settings the convolutions use (single-threaded calls, one per
+//! through the same `matmul` crate the convolutions use (single-threaded calls, one per
 //! core, as our kernels split work across threads themselves). `runner bench` divides by it for
 //! "% of peak" in the README's table:
 //!   cargo run --release -p nn --example gemm_peak [SIZE] [THREADS]
+use matmul::View;
 use std::time::Instant;
 
 fn product(n: usize, reps: usize) -> f64 {
@@ -12,29 +13,9 @@ fn product(n: usize, reps: usize) -> f64 {
     let mut best = f64::INFINITY;
     for _ in 0..reps {
         let t = Instant::now();
-        // SAFETY: a, b and c each hold n·n values in row-major order; c is exclusively borrowed.
-        unsafe {
-            gemm::gemm(
-                n,
-                n,
-                n,
-                c.as_mut_ptr(),
-                1,
-                n as isize,
-                false,
-                a.as_ptr(),
-                1,
-                n as isize,
-                b.as_ptr(),
-                1,
-                n as isize,
-                1.0,
-                1.0,
-                false,
-                false,
-                false,
-                gemm::Parallelism::None,
-            );
+        if let Err(e) = matmul::matmul(&mut c, n, false, View::rows(&a, n, n), View::rows(&b, n, n)) {
+            eprintln!("{e}");
+            return 0.0;
         }
         best = best.min(t.elapsed().as_secs_f64());
     }

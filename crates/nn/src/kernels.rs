@@ -415,39 +415,10 @@ pub fn bias_grad(grad: &[f32], channels: usize, db: &mut [f32]) {
     }
 }
 
-/// A matrix operand: `rows × cols` read from `data` with the given row and column strides.
-#[derive(Clone, Copy)]
-pub(crate) struct View<'a> {
-    data: &'a [f32],
-    rows: usize,
-    cols: usize,
-    rs: usize,
-    cs: usize,
-}
+/// A matrix operand of the kernels (see [`matmul::View`]).
+pub(crate) type View<'a> = matmul::View<'a, f32>;
 
-impl<'a> View<'a> {
-    /// A row-major `rows × cols` matrix.
-    pub(crate) fn rows(data: &'a [f32], rows: usize, cols: usize) -> Self {
-        Self { data, rows, cols, rs: cols, cs: 1 }
-    }
-
-    /// The transpose of a row-major `cols × rows` matrix, seen as `rows × cols`.
-    pub(crate) fn cols(data: &'a [f32], rows: usize, cols: usize) -> Self {
-        Self { data, rows, cols, rs: 1, cs: rows }
-    }
-
-    /// A `rows × cols` matrix with explicit row and column strides.
-    pub(crate) fn strided(data: &'a [f32], rows: usize, cols: usize, rs: usize, cs: usize) -> Self {
-        Self { data, rows, cols, rs, cs }
-    }
-
-    fn fits(&self) -> bool {
-        self.rows == 0 || self.cols == 0 || (self.rows - 1) * self.rs + (self.cols - 1) * self.cs < self.data.len()
-    }
-}
-
-/// `dst (row-major, row stride dst_rs) = [dst +] a · b`, single-threaded: callers parallelise
-/// over independent chunks so that summation order never depends on the thread count.
+/// [`matmul::matmul`] in f32, its shape error as this crate's.
 pub(crate) fn matmul(
     dst: &mut [f32],
     dst_rs: usize,
@@ -455,52 +426,7 @@ pub(crate) fn matmul(
     a: View<'_>,
     b: View<'_>,
 ) -> Result<(), NnError> {
-    let (m, k, n) = (a.rows, a.cols, b.cols);
-    let dst_fits = m == 0 || n == 0 || (m - 1) * dst_rs + n <= dst.len();
-    if b.rows != k || !a.fits() || !b.fits() || !dst_fits || dst_rs < n {
-        return Err(NnError::Shape(format!(
-            "matmul: [{m}×{k}]·[{}×{n}] into {} values (row stride {dst_rs})",
-            b.rows,
-            dst.len()
-        )));
-    }
-    if m == 0 || n == 0 {
-        return Ok(());
-    }
-    if k == 0 {
-        if !accumulate {
-            for r in 0..m {
-                dst[r * dst_rs..r * dst_rs + n].fill(0.0);
-            }
-        }
-        return Ok(());
-    }
-    // SAFETY: every operand's extent was checked against its slice above; `dst` is exclusively
-    // borrowed and cannot alias the shared inputs.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            dst_rs as isize,
-            accumulate,
-            a.data.as_ptr(),
-            a.cs as isize,
-            a.rs as isize,
-            b.data.as_ptr(),
-            b.cs as isize,
-            b.rs as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
-    Ok(())
+    matmul::matmul(dst, dst_rs, accumulate, a, b).map_err(|e| NnError::Shape(e.0))
 }
 
 #[cfg(test)]

@@ -254,7 +254,7 @@ impl<'a> Objective<'a> {
             row[y] -= 1.0;
         }
         let mut g = vec![0.0; (d + 1) * k];
-        if !matmul(&mut g[..d * k], k, false, View::transposed(xc, m, d), View::rows(&z, m, k)) {
+        if !matmul(&mut g[..d * k], k, false, View::cols(xc, d, m), View::rows(&z, m, k)) {
             return Err(ProbeError::Internal("gradient: shapes do not fit"));
         }
         for row in z.chunks_exact(k) {

@@ -76,7 +76,7 @@ impl Pca {
             return Err(ProbeError::Dimension { what: "PCA input", given: x.len(), expected: d });
         }
         let n = rows("PCA input", x, d)?;
-        let axes = View::transposed(&self.components[..k * d], k, d);
+        let axes = View::cols(&self.components[..k * d], d, k);
         let parts: Vec<Vec<f32>> = (0..n.div_ceil(ROWS_PER_TASK))
             .into_par_iter()
             .map(|c| {
@@ -108,8 +108,8 @@ pub(crate) fn covariance(x: &[f64], n: usize, d: usize) -> Result<Vec<f64>, Prob
             let j1 = (j0 + COLUMNS_PER_TASK).min(d);
             let w = j1 - j0;
             // Rows 0..j1 of columns j0..j1: Xᵀ[0..j1, :] · X[:, j0..j1].
-            let lhs = View { data: x, rows: j1, cols: n, rs: 1, cs: d };
-            let rhs = View { data: &x[j0..], rows: n, cols: w, rs: d, cs: 1 };
+            let lhs = View::strided(x, j1, n, 1, d);
+            let rhs = View::strided(&x[j0..], n, w, d, 1);
             let mut out = vec![0.0; j1 * w];
             if !matmul(&mut out, w, false, lhs, rhs) {
                 return Err(ProbeError::Internal("covariance: shapes do not fit"));
