@@ -1,7 +1,9 @@
 //! The one error type of the data crate. Every message is a single line that names the file (or
 //! the dataset) and says what was expected, so that a user can act on it without a backtrace.
 
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::{self, BufWriter};
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
@@ -45,9 +47,6 @@ pub enum DataError {
     #[error("dataset {dataset}: the {split} split is empty; expected at least one sample")]
     EmptySplit { dataset: String, split: &'static str },
 
-    #[error("{}: {message}", file.display())]
-    Json { file: PathBuf, message: String },
-
     /// A caller handed in data that does not fit what it asked for (e.g. a pixel buffer whose
     /// length is not n × rows × cols); names the file that was to be written.
     #[error("{}: {message}", file.display())]
@@ -55,3 +54,8 @@ pub enum DataError {
 }
 
 pub type Result<T, E = DataError> = std::result::Result<T, E>;
+
+/// Replaces `path` atomically (the `atomic-file` crate), naming it in the error.
+pub(crate) fn write_atomic(path: &Path, fill: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>) -> Result<()> {
+    atomic_file::write_with(path, fill).map_err(|cause| DataError::Write { file: path.to_path_buf(), cause })
+}

@@ -1,8 +1,7 @@
 //! Reconstruction pictures: rows of images (e.g. originals above reconstructions) written as one
 //! 8-bit grayscale PNG, atomically.
 
-use crate::atomic::write_atomic;
-use crate::error::{DataError, Result};
+use crate::error::{write_atomic, DataError, Result};
 use std::io;
 use std::path::Path;
 

@@ -2,8 +2,7 @@
 //! with a one-line error for each way a file can be wrong, and writing them (gzip with
 //! deterministic bytes, atomically).
 
-use crate::atomic::write_atomic;
-use crate::error::{DataError, Result};
+use crate::error::{write_atomic, DataError, Result};
 use flate2::read::MultiGzDecoder;
 use flate2::{Compression, GzBuilder};
 use std::fs;

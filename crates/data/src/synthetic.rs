@@ -7,9 +7,9 @@
 //! first ones. All arithmetic is f32 `+ - × ÷ sqrt`, which IEEE 754 specifies exactly, so the
 //! images are bit-identical on every machine.
 
-use crate::dataset::{Dataset, Split};
+use crate::split::{Dataset, Split};
 use crate::idx::{IMAGE_COLS, IMAGE_PIXELS, IMAGE_ROWS};
-use crate::noise::{purpose, rng_for};
+use crate::rng::{purpose, rng_for};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -19,7 +19,7 @@ pub const DEFAULT_TRAIN: usize = 10_000;
 pub const DEFAULT_TEST: usize = 2_000;
 /// The shape drawn for each label; kept in `spec` so that reports can name the classes without
 /// depending on the generator.
-pub const CLASS_NAMES: [&str; 10] = spec::SYNTHETIC_CLASS_NAMES;
+pub const CLASS_NAMES: [&str; 10] = spec::data::SYNTHETIC_CLASS_NAMES;
 
 /// Part of the generator's definition, like [`FINGERPRINT`]; not a user seed.
 const GENERATOR_SEED: u64 = 0x5eed_0000_0000_0001;

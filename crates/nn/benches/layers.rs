@@ -3,8 +3,8 @@
 //! here without the noise of a whole training step (`runner bench` times those).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use nn::kernels::{Geometry, Padding};
-use nn::layer::{backward, forward, LayerShape};
+use nn::kernel::{Geometry, Padding};
+use nn::kernel::layer::{backward, forward, LayerShape};
 use std::hint::black_box;
 
 fn layers() -> Vec<(&'static str, LayerShape)> {

@@ -2,8 +2,8 @@
 //! `valgrind --tool=callgrind` (instruction counts do not depend on machine load):
 //!   cargo build --release -p nn --example layer_probe
 //!   valgrind --tool=callgrind target/release/examples/layer_probe deconv3 100 3
-use nn::kernels::{Geometry, Padding};
-use nn::layer::{backward, forward, LayerShape};
+use nn::kernel::{Geometry, Padding};
+use nn::kernel::layer::{backward, forward, LayerShape};
 use std::time::Instant;
 
 fn main() {

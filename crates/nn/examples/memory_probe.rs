@@ -1,7 +1,9 @@
 //! Resident memory while training, per objective and architecture: it must stay flat from step to
 //! step (a buffer kept per step is a leak that ends a long run). Prints a table:
 //!   cargo run --release -p nn --example memory_probe [STEPS]
-use nn::{Architecture, Cpu, Head, LossKind, Model, ModelSpec, NnError, Objective, OptimizerKind, Trainer, IMAGE_LEN};
+use nn::kind::{contractive::Contractive, sparse::SparseL1, vae::Vae, Objective, Reconstruction};
+use nn::{Architecture, Cpu, Head, LossKind, Model, ModelSpec, NnError, OptimizerKind, Trainer, IMAGE_LEN};
+use rand::SeedableRng;
 
 /// Resident set size in MB, from /proc/self/statm (pages of 4 KiB).
 fn rss_mb() -> f64 {
@@ -18,22 +20,22 @@ fn main() -> Result<(), NnError> {
     println!("{:<6} {:<12} {:>12} {:>12} {:>12}", "arch", "objective", "rss step 1", "rss last", "MB/step");
     for architecture in [Architecture::Dense, Architecture::Conv] {
         let hidden = if architecture == Architecture::Dense { vec![512, 256] } else { vec![] };
-        let objectives = [
-            ("plain", Head::Linear, Objective::Reconstruction),
-            ("sparse", Head::Linear, Objective::SparseL1 { weight: 1e-4 }),
-            ("contractive", Head::Linear, Objective::Contractive { weight: 1e-4 }),
-            ("vae", Head::Gaussian, Objective::Vae { beta: 1.0 }),
+        let objectives: [(&str, Head, Box<dyn Objective>); 4] = [
+            ("plain", Head::Linear, Box::new(Reconstruction)),
+            ("sparse", Head::Linear, Box::new(SparseL1 { weight: 1e-4 })),
+            ("contractive", Head::Linear, Box::new(Contractive { weight: 1e-4 })),
+            ("vae", Head::Gaussian, Box::new(Vae { beta: 1.0 })),
         ];
         for (name, head, objective) in objectives {
             let dev = Cpu::default();
             let spec = ModelSpec { architecture, latent_dim: 32, hidden: hidden.clone(), head };
-            let model = Model::new(&dev, &spec, 0)?;
-            let mut t = Trainer::new(dev, model, LossKind::Bce, OptimizerKind::adam(1e-3)).with_objective(objective)?;
+            let model = Model::new(&dev, &spec, &mut rand_chacha::ChaCha8Rng::seed_from_u64(0))?;
+            let mut t = Trainer::with_objective(model, LossKind::Bce, OptimizerKind::adam(1e-3), objective)?;
             let noise: Vec<f32> = (0..t.noise_len(batch)).map(|i| ((i % 7) as f32 - 3.0) / 3.0).collect();
-            t.step_with(&x, &x, &noise)?;
+            t.step(&x, &x, &noise)?;
             let first = rss_mb();
             for _ in 1..steps {
-                t.step_with(&x, &x, &noise)?;
+                t.step(&x, &x, &noise)?;
             }
             let last = rss_mb();
             let arch = format!("{architecture:?}").to_lowercase();

@@ -5,6 +5,8 @@
 use crate::error::NnError;
 use crate::model::{Architecture, Head, Model, ModelSpec};
 use dfdx::prelude::*;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use safetensors::{tensor::TensorView, Dtype, SafeTensors};
 use std::collections::HashMap;
 use std::path::Path;
@@ -12,7 +14,7 @@ use std::path::Path;
 /// Written into every checkpoint's metadata under `format`.
 pub const FORMAT: &str = "ae-sweep-checkpoint/1";
 
-/// Saves the model's parameters and `extra` metadata, atomically (temp file, then rename).
+/// Saves the model's parameters and `extra` metadata, atomically (the `atomic-file` crate).
 pub fn save(model: &Model, path: &Path, extra: &[(&str, String)]) -> Result<(), NnError> {
     let err = |message: String| NnError::Checkpoint { file: path.to_path_buf(), message };
     let spec = model.spec();
@@ -42,9 +44,7 @@ pub fn save(model: &Model, path: &Path, extra: &[(&str, String)]) -> Result<(), 
         views.push((name.clone(), TensorView::new(Dtype::F32, shape.clone(), data).map_err(|e| err(e.to_string()))?));
     }
     let out = safetensors::serialize(views, Some(meta)).map_err(|e| err(e.to_string()))?;
-    let tmp = path.with_extension("safetensors.tmp");
-    std::fs::write(&tmp, out).map_err(|e| err(format!("cannot write: {e}")))?;
-    std::fs::rename(&tmp, path).map_err(|e| err(format!("cannot rename into place: {e}")))
+    atomic_file::write(path, &out).map_err(|e| err(format!("cannot write: {e}")))
 }
 
 /// Loads a checkpoint written by [`save`]: rebuilds the model from its metadata, fills its
@@ -73,7 +73,9 @@ pub fn load(dev: &Cpu, path: &Path) -> Result<(Model, HashMap<String, String>), 
         None => Head::Linear,
         Some(h) => Head::parse(h).ok_or_else(|| err(format!("unknown head `{h}`")))?,
     };
-    let mut model = Model::new(dev, &ModelSpec { architecture, latent_dim, hidden, head }, 0)
+    // The initial draws are overwritten by the file's weights: any stream will do.
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let mut model = Model::new(dev, &ModelSpec { architecture, latent_dim, hidden, head }, &mut rng)
         .map_err(|e| err(format!("its metadata describes no valid model: {e}")))?;
     load_weights(&mut model, &bytes, path)?;
     Ok((model, meta))
@@ -122,7 +124,7 @@ mod tests {
             ModelSpec { architecture: Architecture::Conv, latent_dim: 4, hidden: vec![], head: Head::Gaussian },
             ModelSpec { architecture: Architecture::Dense, latent_dim: 2, hidden: vec![8], head: Head::Sigmoid },
         ] {
-            let m = Model::new(&dev, &spec, 7).unwrap();
+            let m = Model::new(&dev, &spec, &mut ChaCha8Rng::seed_from_u64(7)).unwrap();
             let path = dir.path().join("m.safetensors");
             save(&m, &path, &[("run_id", "abc".into())]).unwrap();
             let (back, meta) = load(&dev, &path).unwrap();

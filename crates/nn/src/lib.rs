@@ -1,28 +1,33 @@
-//! The auto-encoders and what trains them, on dfdx: the project's own convolution and transposed
-//! convolution ops (dfdx 0.13 keeps its own behind `nightly`), the tutorial's convolutional model,
-//! a dense model, the sparse, contractive, stacked and variational kinds' terms, losses,
-//! Keras-exact optimizers, checkpoints in safetensors.
+//! The auto-encoders and what trains them, on dfdx, in layers that each use only those above:
+//!
+//! - [`kernel`]: CPU kernels of convolution and transposed convolution on plain slices (im2col,
+//!   the strided products, the fused layer passes) — no dfdx;
+//! - [`op`]: the differentiable dfdx operations built on them (convolutions, the conv stacks,
+//!   dense layers, losses, penalties), since dfdx 0.13 keeps its own convolutions behind
+//!   `nightly`;
+//! - [`model`]: the tutorial's convolutional model and a dense one, their parameters, a
+//!   Keras-like summary, and inference on plain slices;
+//! - [`kind`]: each kind's training objective (plain, sparse, contractive, VAE), one file each;
+//! - [`train`]: the trainer (steps, layer-wise pre-training) and Keras-exact optimizers;
+//! - [`checkpoint`]: safetensors files named and shaped like the Keras weights.
+//!
+//! [`scalar`] holds the scalar formulas all of them share.
 
 pub mod checkpoint;
-pub mod contractive;
-pub mod dense;
 pub mod error;
-pub mod kernels;
-pub mod layer;
-pub mod loss;
+pub mod kernel;
+pub mod kind;
 pub mod model;
-pub mod ops;
-pub mod optim;
-pub mod param;
-pub mod penalty;
-pub mod stack;
+pub mod op;
+pub mod scalar;
 #[cfg(test)]
 mod testing;
-pub mod trainer;
-pub mod vae;
+pub mod train;
 
 pub use dfdx::tensor::Cpu;
 pub use error::NnError;
-pub use model::{Architecture, Head, Model, ModelSpec, SummaryRow, IMAGE_LEN};
-pub use optim::OptimizerKind;
-pub use trainer::{Contraction, EvalSums, LossKind, Objective, StepLoss, Trainer, VaeSums};
+pub use kind::Objective;
+pub use model::{Architecture, EvalSums, Head, Model, ModelSpec, SummaryRow, IMAGE_LEN};
+pub use op::loss::LossKind;
+pub use train::optim::OptimizerKind;
+pub use train::{StepLoss, Trainer};

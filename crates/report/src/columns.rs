@@ -1,10 +1,14 @@
 //! What each column of a run row means to a report, in one place: configuration (a key a sweep can
 //! vary, with its sweep path), the seed (what tables aggregate over), identity (which run, where,
-//! when) or outcome (what the run produced). A test checks this list against the `RunRow` struct,
-//! so a column added there cannot be forgotten here. Also the metrics a report can lead with.
+//! when) or outcome (what the run produced). A test checks the classification against the
+//! `RunRow` columns, so a column added there cannot be forgotten here. Also the metrics a report
+//! can lead with.
 
 use crate::error::ReportError;
+use results::table::{flat_schema, Rows};
+use results::RunRow;
 use std::fmt;
+use std::sync::LazyLock;
 
 /// The part a `RunRow` column plays in a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,8 +23,10 @@ pub enum Role {
     Outcome,
 }
 
-/// Every `RunRow` column, in its order.
-pub const RUN_COLUMNS: [(&str, Role); 53] = [
+/// The roles of `RunRow`'s fixed columns. Its kind-key columns (`spec::KindColumns`) are the
+/// configuration keys `model.<key>`, and its `final_*` columns (one per metric of the epoch
+/// rows) are outcomes, whichever they are: a kind or a metric added elsewhere needs nothing here.
+const FIXED: [(&str, Role); 34] = [
     ("run_id", Role::Identity),
     ("sweep", Role::Identity),
     ("variant", Role::Config("variant")),
@@ -35,13 +41,6 @@ pub const RUN_COLUMNS: [(&str, Role); 53] = [
     ("latent_dim", Role::Config("model.latent_dim")),
     ("hidden", Role::Config("model.hidden")),
     ("kind", Role::Config("model.kind")),
-    ("sparsity", Role::Config("model.sparsity")),
-    ("sparsity_target", Role::Config("model.sparsity_target")),
-    ("contraction", Role::Config("model.contraction")),
-    ("pretrain_epochs", Role::Config("model.pretrain_epochs")),
-    ("beta", Role::Config("model.beta")),
-    ("nll_samples", Role::Config("model.nll_samples")),
-    ("nll_images", Role::Config("model.nll_images")),
     ("epochs", Role::Config("train.epochs")),
     ("batch_size", Role::Config("train.batch_size")),
     ("learning_rate", Role::Config("train.learning_rate")),
@@ -52,18 +51,6 @@ pub const RUN_COLUMNS: [(&str, Role); 53] = [
     ("noise_kind", Role::Config("noise.kind")),
     ("noise_level", Role::Config("noise.level")),
     ("epochs_completed", Role::Outcome),
-    ("final_train_loss", Role::Outcome),
-    ("final_test_bce", Role::Outcome),
-    ("final_test_mse", Role::Outcome),
-    ("final_test_psnr", Role::Outcome),
-    ("final_noisy_test_bce", Role::Outcome),
-    ("final_noisy_test_mse", Role::Outcome),
-    ("final_noisy_test_psnr", Role::Outcome),
-    ("final_probe_accuracy", Role::Outcome),
-    ("final_penalty", Role::Outcome),
-    ("final_test_kl", Role::Outcome),
-    ("final_test_neg_elbo", Role::Outcome),
-    ("final_test_nll", Role::Outcome),
     ("best_epoch", Role::Outcome),
     ("best_test_bce", Role::Outcome),
     ("mean_samples_per_second", Role::Outcome),
@@ -76,14 +63,42 @@ pub const RUN_COLUMNS: [(&str, Role); 53] = [
     ("threads", Role::Identity),
 ];
 
+/// Every `RunRow` column with its role, in the row's order.
+pub fn run_columns() -> &'static [(&'static str, Role)] {
+    static COLUMNS: LazyLock<Vec<(&'static str, Role)>> = LazyLock::new(|| {
+        let kind_keys: Vec<String> =
+            flat_schema::<spec::KindColumns>().unwrap_or_default().into_iter().map(|(n, _)| n).collect();
+        let names: Vec<String> = RunRow::schema().unwrap_or_default().into_iter().map(|(n, _)| n).collect();
+        names
+            .into_iter()
+            .filter_map(|name| {
+                // The names live as long as the program: this table is built once.
+                let name: &'static str = Box::leak(name.into_boxed_str());
+                let role = if let Some((_, r)) = FIXED.iter().find(|(n, _)| *n == name) {
+                    *r
+                } else if kind_keys.iter().any(|k| k == name) {
+                    Role::Config(Box::leak(format!("model.{name}").into_boxed_str()))
+                } else if name.starts_with("final_") {
+                    Role::Outcome
+                } else {
+                    // A column no rule classifies: left out, and the test below fails.
+                    return None;
+                };
+                Some((name, role))
+            })
+            .collect()
+    });
+    &COLUMNS
+}
+
 /// The configuration columns, in row order: the candidates for a sweep's varying keys.
 pub fn config_columns() -> impl Iterator<Item = &'static str> {
-    RUN_COLUMNS.iter().filter(|(_, r)| matches!(r, Role::Config(_))).map(|(n, _)| *n)
+    run_columns().iter().filter(|(_, r)| matches!(r, Role::Config(_))).map(|(n, _)| *n)
 }
 
 /// The columns a table can be grouped by: the configuration keys and the seed.
 fn key_columns() -> impl Iterator<Item = (&'static str, &'static str)> {
-    RUN_COLUMNS.iter().filter_map(|(n, r)| match r {
+    run_columns().iter().filter_map(|(n, r)| match r {
         Role::Config(path) | Role::Seed(path) => Some((*n, *path)),
         _ => None,
     })
@@ -205,15 +220,16 @@ impl fmt::Display for Metric {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use results::table::schema;
-    use results::RunRow;
     use spec::MetricRow;
 
     #[test]
     fn every_run_row_column_is_classified_once_in_order() {
-        let names: Vec<String> = schema::<RunRow>().unwrap().into_iter().map(|(n, _)| n).collect();
-        let classified: Vec<&str> = RUN_COLUMNS.iter().map(|(n, _)| *n).collect();
-        assert_eq!(names, classified, "RUN_COLUMNS must list every RunRow column, in order");
+        let names: Vec<String> = RunRow::schema().unwrap().into_iter().map(|(n, _)| n).collect();
+        let classified: Vec<&str> = run_columns().iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, classified, "every RunRow column needs a role");
+        // The kind's keys are configuration keys by their sweep path.
+        assert!(run_columns().contains(&("beta", Role::Config("model.beta"))));
+        assert!(run_columns().contains(&("final_test_nll", Role::Outcome)));
     }
 
     #[test]
@@ -234,8 +250,8 @@ mod tests {
 
     #[test]
     fn metrics_name_real_columns() {
-        let run: Vec<String> = schema::<RunRow>().unwrap().into_iter().map(|(n, _)| n).collect();
-        let epoch: Vec<String> = schema::<MetricRow>().unwrap().into_iter().map(|(n, _)| n).collect();
+        let run: Vec<String> = RunRow::schema().unwrap().into_iter().map(|(n, _)| n).collect();
+        let epoch: Vec<String> = MetricRow::schema().unwrap().into_iter().map(|(n, _)| n).collect();
         for m in Metric::ALL {
             assert!(run.iter().any(|c| c == m.final_column()), "{m}");
             assert!(epoch.iter().any(|c| c == m.name()), "{m}");

@@ -5,15 +5,14 @@
 
 use crate::error::ReportError;
 use crate::load::SweepResults;
-use crate::plot::{register_font, tick, write_png, PALETTE};
+use results::SweepDir;
+use crate::draw::{register_font, tick, write_png, PALETTE};
 use plotters::backend::RGBPixel;
 use plotters::prelude::*;
 use polars::prelude::PolarsError;
 use std::path::{Path, PathBuf};
 
 /// What `training` names the file (`train::LATENT_FILE`; the report does not depend on training).
-pub const LATENT_CSV: &str = "latent.csv";
-pub const LATENT_PNG: &str = "latent.png";
 
 /// Width of the legend beside the plot, in pixels.
 const LEGEND_WIDTH: u32 = 190;
@@ -67,7 +66,7 @@ pub fn latent_plots(sweep: &SweepResults, width: u32, height: u32) -> Result<Vec
     for i in 0..runs.height() {
         let (Some(id), Some("completed")) = (ids.get(i), statuses.get(i)) else { continue };
         let Some(csv) =
-            sweep.sources.iter().map(|s| s.dir.join("runs").join(id).join(LATENT_CSV)).find(|p| p.is_file())
+            sweep.sources.iter().map(|s| SweepDir { dir: s.dir.clone() }.run_dir(id).latent_csv()).find(|p| p.is_file())
         else {
             continue;
         };
@@ -81,7 +80,7 @@ pub fn latent_plots(sweep: &SweepResults, width: u32, height: u32) -> Result<Vec
             d => [format!("PC1 of the {d}-D codes"), "PC2".to_string()],
         };
         let title = format!("{}: test codes of {id}", labels.get(i).unwrap_or_default());
-        let path = csv.with_file_name(LATENT_PNG);
+        let path = csv.with_file_name(spec::layout::LATENT_PNG);
         let fail = |message: String| ReportError::Plot { path: path.clone(), message };
         let mut rgb = vec![255u8; width as usize * height as usize * 3];
         draw(&mut rgb, width, height, &points, &title, axes, names).map_err(fail)?;
@@ -173,7 +172,7 @@ mod tests {
     #[test]
     fn latent_files_are_read_and_bad_lines_named() {
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join(LATENT_CSV);
+        let p = dir.path().join(spec::layout::LATENT_CSV);
         std::fs::write(&p, "label,x,y\n3,0.5,-1\n7,2,0.25\n").unwrap();
         let l = read_latent(&p).unwrap();
         assert_eq!(l.labels, [3, 7]);

@@ -9,6 +9,7 @@
 //! [`latent_plots`] each run's test codes in the plane.
 
 pub mod columns;
+mod draw;
 pub mod error;
 pub mod latent;
 pub mod load;
@@ -16,7 +17,7 @@ pub mod plot;
 pub mod render;
 pub mod table;
 
-pub use columns::{resolve_key, Metric, Role, RUN_COLUMNS};
+pub use columns::{resolve_key, run_columns, Metric, Role};
 pub use error::ReportError;
 pub use latent::{latent_plots, read_latent, LatentPoints};
 pub use load::{find_sweep_dirs, load, select_sweep, RunCounts, Source, SweepResults, SweepSource};

@@ -9,7 +9,7 @@
 
 use crate::error::ReportError;
 use polars::prelude::*;
-use results::table::to_frame;
+use results::table::{to_frame, Rows};
 use results::{Baseline, ResultsError, RunRow, SweepDir};
 use spec::MetricRow;
 use std::collections::BTreeMap;
@@ -231,10 +231,7 @@ fn combined_is_fresh(dir: &Path) -> bool {
 
 /// A lazy scan of a combined Parquet file, or none when its columns are not those of `T` today
 /// (written by another version) or it cannot be read: the run folders are read instead.
-fn scan_if_current<T>(path: &Path) -> Result<Option<LazyFrame>, ReportError>
-where
-    T: serde::Serialize + serde::de::DeserializeOwned,
-{
+fn scan_if_current<T: Rows>(path: &Path) -> Result<Option<LazyFrame>, ReportError> {
     let expected = to_frame::<T>(&[])?;
     let Ok(source) = PlRefPath::try_from_path(path) else { return Ok(None) };
     let args = ScanArgsParquet {

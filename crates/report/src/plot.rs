@@ -8,12 +8,11 @@
 //!   the latent size, with the stored baselines: the same probe on a PCA of the pixels of each
 //!   size (dashed) and on the raw pixels (dotted).
 //!
-//! [`crate::latent`] draws each run's codes.
-//!
 //! Text is drawn with DejaVu Sans embedded in the binary (plotters' `ab_glyph` path), so nothing
 //! depends on the fonts or font libraries of the machine. Only completed runs are drawn.
 
 use crate::columns::Metric;
+use crate::draw::{register_font, tick, write_png, PALETTE};
 use crate::error::ReportError;
 use crate::load::SweepResults;
 use crate::table::{baseline, data_keys, epoch_curves, table, value, varying_keys, TableOptions, Value};
@@ -24,12 +23,7 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use polars::prelude::{DataType, PolarsError};
 use results::BaselineKind;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
-
-/// DejaVu Sans 2.37; its license is `assets/DejaVuSans-LICENSE.txt`.
-static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 
 /// What to draw and how large.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -221,17 +215,6 @@ fn baseline_series(sweep: &SweepResults, sizes: &[f64]) -> Result<Vec<Series>, R
     Ok(out)
 }
 
-pub(crate) fn register_font() -> Result<(), ReportError> {
-    static REGISTERED: OnceLock<bool> = OnceLock::new();
-    // "sans-serif" is the family plotters asks for by default, so every text uses this font.
-    let ok = *REGISTERED.get_or_init(|| plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_ok());
-    if ok {
-        Ok(())
-    } else {
-        Err(ReportError::Font)
-    }
-}
-
 /// Seed-mean curves of `metric`, one series per configuration of the varying keys.
 fn epoch_series(sweep: &SweepResults, keys: &[&str], metric: Metric) -> Result<Vec<Series>, ReportError> {
     let pl = |e: PolarsError| ReportError::polars(&sweep.name, "computing the per-epoch curves", e);
@@ -311,24 +294,6 @@ fn write_chart(path: &Path, chart: &Chart, opts: &PlotOptions) -> Result<(), Rep
     let mut rgb = vec![255u8; w as usize * h as usize * 3];
     draw(&mut rgb, chart, w, h).map_err(fail)?;
     write_png(path, &rgb, w, h)
-}
-
-/// Encodes an RGB buffer as PNG at `path`, atomically: a reader never sees half a picture.
-pub(crate) fn write_png(path: &Path, rgb: &[u8], w: u32, h: u32) -> Result<(), ReportError> {
-    results::atomic::write_with(path, |file| {
-        let mut out = std::io::BufWriter::new(file);
-        {
-            let mut encoder = png::Encoder::new(&mut out, w, h);
-            encoder.set_color(png::ColorType::Rgb);
-            encoder.set_depth(png::BitDepth::Eight);
-            let mut writer = encoder.write_header()?;
-            writer.write_image_data(rgb)?;
-            writer.finish()?;
-        }
-        out.flush()?;
-        Ok(())
-    })?;
-    Ok(())
 }
 
 /// The axis ranges, padded so that no point or error bar sits on the frame.
@@ -412,20 +377,6 @@ fn dodged(chart: &Chart) -> Chart {
     }
     out
 }
-
-/// Tableau 10: distinct, and still distinct for the common kinds of colour blindness.
-pub(crate) const PALETTE: [RGBColor; 10] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-    RGBColor(188, 189, 34),
-    RGBColor(23, 190, 207),
-];
 
 fn draw_on<X, Y>(
     root: &DrawingArea<BitMapBackend<'_, RGBPixel>, Shift>,
@@ -511,25 +462,3 @@ where
     Ok(())
 }
 
-/// A tick label: whole numbers only on an integer axis (no `1.5` epochs), else up to four
-/// significant digits without trailing zeros.
-pub(crate) fn tick(v: f64, integer: bool) -> String {
-    if integer {
-        return if (v - v.round()).abs() < 1e-9 { format!("{}", v.round()) } else { String::new() };
-    }
-    // Ticks computed as lo + i·step miss zero by rounding (−1.1e-16): that is zero.
-    if v.abs() < 1e-12 {
-        return "0".to_string();
-    }
-    let e = v.abs().log10().floor() as i32;
-    if !(-4..6).contains(&e) {
-        return format!("{v:.1e}");
-    }
-    let d = (3 - e).max(0) as usize;
-    let s = format!("{v:.d$}");
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
-}

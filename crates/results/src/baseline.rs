@@ -5,8 +5,7 @@
 //! fingerprint, the limits and the probe's definition: an existing file is reused, and a change
 //! to any of those makes a new one. `runner report` reads them.
 
-use crate::atomic;
-use crate::error::ResultsError;
+use crate::error::{write_file, ResultsError};
 use crate::store::SweepDir;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -89,7 +88,7 @@ impl SweepDir {
         let path = dir.join(name);
         let text = serde_json::to_string_pretty(baseline)
             .map_err(|e| ResultsError::Json { file: path.clone(), message: e.to_string() })?;
-        atomic::write(&path, format!("{text}\n").as_bytes())?;
+        write_file(&path, format!("{text}\n").as_bytes())?;
         Ok(path)
     }
 

@@ -16,17 +16,16 @@ pub fn write_codes(path: &Path, labels: &[u8], codes: &[f32], dim: usize) -> Res
         )));
     }
     match path.extension().and_then(|e| e.to_str()) {
-        Some("csv") => crate::atomic::write_with(path, |f| {
-            let mut w = std::io::BufWriter::new(f);
+        Some("csv") => atomic_file::write_with(path, |w| -> std::io::Result<()> {
             let header: Vec<String> = (0..dim).map(|j| format!("z{j}")).collect();
             writeln!(w, "index,label,{}", header.join(","))?;
             for (i, (label, row)) in labels.iter().zip(codes.chunks(dim)).enumerate() {
                 let values: Vec<String> = row.iter().map(|v| v.to_string()).collect();
                 writeln!(w, "{i},{label},{}", values.join(","))?;
             }
-            w.flush()?;
             Ok(())
-        }),
+        })
+        .map_err(|e| ResultsError::io(path, e)),
         Some("parquet") => {
             let mut columns = vec![
                 Column::new("index".into(), (0..labels.len() as u64).collect::<Vec<_>>()),
@@ -39,10 +38,13 @@ pub fn write_codes(path: &Path, labels: &[u8], codes: &[f32], dim: usize) -> Res
                 ));
             }
             let mut df = DataFrame::new(labels.len(), columns).map_err(|e| ResultsError::Schema(e.to_string()))?;
-            crate::atomic::write_with(path, |f| {
-                ParquetWriter::new(f).finish(&mut df).map_err(|e| std::io::Error::other(e.to_string()))?;
-                Ok(())
+            atomic_file::write_with(path, |f| -> Result<(), ResultsError> {
+                ParquetWriter::new(f)
+                    .finish(&mut df)
+                    .map(|_| ())
+                    .map_err(|e| ResultsError::Write { file: path.to_path_buf(), message: e.to_string() })
             })
+            .map_err(|e| e.naming(path))
         }
         _ => Err(ResultsError::Invalid(format!("{}: the output must end in .csv or .parquet", path.display()))),
     }

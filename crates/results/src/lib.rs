@@ -2,7 +2,6 @@
 //! per-sweep CSV and Parquet files (polars), the lock that keeps two sweeps apart, and what resume
 //! needs to know. Training never sees this crate; the runner connects them.
 
-pub mod atomic;
 pub mod baseline;
 pub mod codes;
 pub mod error;

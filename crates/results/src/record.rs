@@ -1,9 +1,11 @@
 //! What the store keeps about a run: `run.json` (status, provenance, final metrics) and the row
 //! it contributes to the combined `runs.csv` / `runs.parquet`.
 
+use crate::error::ResultsError;
+use crate::table::{flat_cells, flat_schema, Cell, ColumnType, Rows};
 use serde::{Deserialize, Serialize};
 use spec::metrics::is_final_phase;
-use spec::{MetricRow, RunFile, RunStatus};
+use spec::{KindColumns, MetricRow, RunFile, RunStatus};
 
 /// Where and with what a run was produced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,27 +44,11 @@ pub struct RunRecord {
 /// pre-training rows measure the model cut at a shallower depth, and are left out).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FinalMetrics {
-    pub train_loss: f64,
-    pub test_bce: f64,
-    pub test_mse: f64,
-    pub test_psnr: f64,
-    pub noisy_test_bce: Option<f64>,
-    pub noisy_test_mse: Option<f64>,
-    pub noisy_test_psnr: Option<f64>,
-    /// The linear probe's test accuracy at the last epoch (none when it was switched off, or for
-    /// runs recorded before it existed).
-    #[serde(default)]
-    pub probe_accuracy: Option<f64>,
-    /// The last epoch's `penalty`, `test_kl`, `test_neg_elbo` and `test_nll`, for the kinds that
-    /// have them (none for runs recorded before kinds existed).
-    #[serde(default)]
-    pub penalty: Option<f64>,
-    #[serde(default)]
-    pub test_kl: Option<f64>,
-    #[serde(default)]
-    pub test_neg_elbo: Option<f64>,
-    #[serde(default)]
-    pub test_nll: Option<f64>,
+    /// The last row's value of every metric column of the epoch rows
+    /// (`spec::metrics::metric_columns`), by name; null where the last row has none. Derived
+    /// from the row, so a metric added there is summarised here too.
+    #[serde(flatten)]
+    pub last: serde_json::Map<String, serde_json::Value>,
     /// Epoch with the lowest test BCE, and that BCE.
     pub best_epoch: u64,
     pub best_test_bce: f64,
@@ -75,30 +61,36 @@ impl FinalMetrics {
         let rows: Vec<&MetricRow> = rows.iter().filter(|r| is_final_phase(r.phase.as_deref())).collect();
         let last = *rows.last()?;
         let best = rows.iter().min_by(|a, b| a.test_bce.total_cmp(&b.test_bce))?;
+        let values = last.metric_values().into_iter().map(|(name, v)| (name.to_string(), v.into())).collect();
         Some(Self {
-            train_loss: last.train_loss,
-            test_bce: last.test_bce,
-            test_mse: last.test_mse,
-            test_psnr: last.test_psnr,
-            noisy_test_bce: last.noisy_test_bce,
-            noisy_test_mse: last.noisy_test_mse,
-            noisy_test_psnr: last.noisy_test_psnr,
-            probe_accuracy: last.probe_accuracy,
-            penalty: last.penalty,
-            test_kl: last.test_kl,
-            test_neg_elbo: last.test_neg_elbo,
-            test_nll: last.test_nll,
+            last: values,
             best_epoch: best.epoch,
             best_test_bce: best.test_bce,
             mean_samples_per_second: rows.iter().map(|r| r.samples_per_second).sum::<f64>() / rows.len() as f64,
         })
     }
+
+    /// The last row's value of a metric column.
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        self.last.get(name).and_then(serde_json::Value::as_f64)
+    }
 }
 
 /// One row of `runs.csv` / `runs.parquet`: the run's configuration as columns, its status and its
-/// final metrics.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// final metrics. Its columns join its parts' (see [`Rows`]): the run's labels, its kind's keys
+/// (`spec::KindColumns`), its other settings, one `final_<metric>` per metric column of the
+/// epoch rows with the best epoch, and where and when it ran.
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunRow {
+    pub head: RunHead,
+    pub kind: KindColumns,
+    pub settings: RunSettings,
+    pub finals: Option<FinalMetrics>,
+    pub tail: RunTail,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunHead {
     pub run_id: String,
     pub sweep: String,
     pub variant: String,
@@ -114,15 +106,12 @@ pub struct RunRow {
     pub latent_dim: u64,
     /// Dense only: hidden widths joined by `-`, e.g. `512-256`.
     pub hidden: Option<String>,
-    /// `model.kind`, and its keys (each empty for the other kinds).
+    /// `model.kind` (its keys follow as the [`KindColumns`]).
     pub kind: String,
-    pub sparsity: Option<f64>,
-    pub sparsity_target: Option<f64>,
-    pub contraction: Option<f64>,
-    pub pretrain_epochs: Option<u64>,
-    pub beta: Option<f64>,
-    pub nll_samples: Option<u64>,
-    pub nll_images: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSettings {
     pub epochs: u64,
     pub batch_size: u64,
     pub learning_rate: f64,
@@ -133,21 +122,10 @@ pub struct RunRow {
     pub noise_kind: Option<String>,
     pub noise_level: Option<f64>,
     pub epochs_completed: u64,
-    pub final_train_loss: Option<f64>,
-    pub final_test_bce: Option<f64>,
-    pub final_test_mse: Option<f64>,
-    pub final_test_psnr: Option<f64>,
-    pub final_noisy_test_bce: Option<f64>,
-    pub final_noisy_test_mse: Option<f64>,
-    pub final_noisy_test_psnr: Option<f64>,
-    pub final_probe_accuracy: Option<f64>,
-    pub final_penalty: Option<f64>,
-    pub final_test_kl: Option<f64>,
-    pub final_test_neg_elbo: Option<f64>,
-    pub final_test_nll: Option<f64>,
-    pub best_epoch: Option<u64>,
-    pub best_test_bce: Option<f64>,
-    pub mean_samples_per_second: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunTail {
     pub train_seconds: f64,
     pub started_at: String,
     pub finished_at: Option<String>,
@@ -157,63 +135,92 @@ pub struct RunRow {
     pub threads: u64,
 }
 
+/// The columns a run's final metrics give it: `final_<metric>` per metric column, then the best
+/// epoch and the mean throughput.
+fn final_columns() -> impl Iterator<Item = (String, ColumnType)> {
+    spec::metrics::metric_columns().map(|m| (format!("final_{m}"), ColumnType::F64)).chain([
+        ("best_epoch".to_string(), ColumnType::U64),
+        ("best_test_bce".to_string(), ColumnType::F64),
+        ("mean_samples_per_second".to_string(), ColumnType::F64),
+    ])
+}
+
+impl Rows for RunRow {
+    fn schema() -> Result<Vec<(String, ColumnType)>, ResultsError> {
+        let mut columns = flat_schema::<RunHead>()?;
+        columns.extend(flat_schema::<KindColumns>()?);
+        columns.extend(flat_schema::<RunSettings>()?);
+        columns.extend(final_columns());
+        columns.extend(flat_schema::<RunTail>()?);
+        Ok(columns)
+    }
+
+    fn cells(&self) -> Result<Vec<Cell>, ResultsError> {
+        let mut cells = flat_cells(&self.head)?;
+        cells.extend(flat_cells(&self.kind)?);
+        cells.extend(flat_cells(&self.settings)?);
+        let f = self.finals.as_ref();
+        let number = |v: Option<f64>| v.map_or(Cell::Null, Cell::F64);
+        cells.extend(spec::metrics::metric_columns().map(|m| number(f.and_then(|f| f.metric(m)))));
+        cells.push(f.map_or(Cell::Null, |f| Cell::U64(f.best_epoch)));
+        cells.push(number(f.map(|f| f.best_test_bce)));
+        cells.push(number(f.map(|f| f.mean_samples_per_second)));
+        cells.extend(flat_cells(&self.tail)?);
+        Ok(cells)
+    }
+}
+
 impl RunRow {
     pub fn new(file: &RunFile, r: &RunRecord) -> Self {
-        let f = r.final_metrics.as_ref();
+        let m = &file.model;
+        // As written in the sweep file: a dense model's default widths leave the column empty.
+        let hidden = match &m.hidden {
+            spec::Hidden::Given(h) => Some(h.iter().map(|w| w.to_string()).collect::<Vec<_>>().join("-")),
+            spec::Hidden::Default => None,
+        };
         Self {
-            run_id: r.run_id.clone(),
-            sweep: r.sweep.clone(),
-            variant: r.variant.clone(),
-            label: r.label.clone(),
-            status: r.status.to_string(),
-            error: r.error.clone(),
-            dataset: file.data.dataset.to_string(),
-            dataset_fingerprint: file.dataset_fingerprint.clone(),
-            train_limit: file.data.train_limit.map(|v| v as u64),
-            test_limit: file.data.test_limit.map(|v| v as u64),
-            architecture: file.model.architecture.to_string(),
-            latent_dim: file.model.latent_dim as u64,
-            hidden: file.model.hidden.as_ref().map(|h| h.iter().map(|w| w.to_string()).collect::<Vec<_>>().join("-")),
-            kind: file.model.kind.to_string(),
-            sparsity: file.model.sparsity,
-            sparsity_target: file.model.sparsity_target,
-            contraction: file.model.contraction,
-            pretrain_epochs: file.model.pretrain_epochs.map(|v| v as u64),
-            beta: file.model.beta,
-            nll_samples: file.model.nll_samples.map(|v| v as u64),
-            nll_images: file.model.nll_images.map(|v| v as u64),
-            epochs: file.train.epochs as u64,
-            batch_size: file.train.batch_size as u64,
-            learning_rate: file.train.learning_rate,
-            optimizer: file.train.optimizer.to_string(),
-            momentum: file.train.momentum,
-            loss: file.train.loss.to_string(),
-            seed: file.train.seed,
-            noise_kind: file.noise.as_ref().map(|n| n.kind.to_string()),
-            noise_level: file.noise.as_ref().map(|n| n.level),
-            epochs_completed: r.epochs_completed,
-            final_train_loss: f.map(|f| f.train_loss),
-            final_test_bce: f.map(|f| f.test_bce),
-            final_test_mse: f.map(|f| f.test_mse),
-            final_test_psnr: f.map(|f| f.test_psnr),
-            final_noisy_test_bce: f.and_then(|f| f.noisy_test_bce),
-            final_noisy_test_mse: f.and_then(|f| f.noisy_test_mse),
-            final_noisy_test_psnr: f.and_then(|f| f.noisy_test_psnr),
-            final_probe_accuracy: f.and_then(|f| f.probe_accuracy),
-            final_penalty: f.and_then(|f| f.penalty),
-            final_test_kl: f.and_then(|f| f.test_kl),
-            final_test_neg_elbo: f.and_then(|f| f.test_neg_elbo),
-            final_test_nll: f.and_then(|f| f.test_nll),
-            best_epoch: f.map(|f| f.best_epoch),
-            best_test_bce: f.map(|f| f.best_test_bce),
-            mean_samples_per_second: f.map(|f| f.mean_samples_per_second),
-            train_seconds: r.train_seconds,
-            started_at: r.started_at.clone(),
-            finished_at: r.finished_at.clone(),
-            runner_version: r.provenance.runner_version.clone(),
-            git_revision: r.provenance.git_revision.clone(),
-            host: r.provenance.host.clone(),
-            threads: r.provenance.threads as u64,
+            head: RunHead {
+                run_id: r.run_id.clone(),
+                sweep: r.sweep.clone(),
+                variant: r.variant.clone(),
+                label: r.label.clone(),
+                status: r.status.to_string(),
+                error: r.error.clone(),
+                dataset: file.data.dataset.to_string(),
+                dataset_fingerprint: file.dataset_fingerprint.clone(),
+                train_limit: file.data.train_limit.map(|v| v as u64),
+                test_limit: file.data.test_limit.map(|v| v as u64),
+                architecture: m.architecture.to_string(),
+                latent_dim: m.latent_dim as u64,
+                hidden,
+                kind: m.kind.name().to_string(),
+            },
+            kind: m.kind.columns(),
+            settings: RunSettings {
+                epochs: file.train.epochs as u64,
+                batch_size: file.train.batch_size as u64,
+                learning_rate: file.train.learning_rate,
+                optimizer: file.train.optimizer.name().to_string(),
+                momentum: match file.train.optimizer {
+                    spec::Optimizer::Sgd { momentum } => Some(momentum),
+                    spec::Optimizer::Adam => None,
+                },
+                loss: file.train.loss.to_string(),
+                seed: file.train.seed,
+                noise_kind: file.noise.kind().map(|k| k.to_string()),
+                noise_level: file.noise.level(),
+                epochs_completed: r.epochs_completed,
+            },
+            finals: r.final_metrics.clone(),
+            tail: RunTail {
+                train_seconds: r.train_seconds,
+                started_at: r.started_at.clone(),
+                finished_at: r.finished_at.clone(),
+                runner_version: r.provenance.runner_version.clone(),
+                git_revision: r.provenance.git_revision.clone(),
+                host: r.provenance.host.clone(),
+                threads: r.provenance.threads as u64,
+            },
         }
     }
 }

@@ -2,9 +2,7 @@
 //!
 //! ```text
 //! <results>/<sweep>/sweep.toml                 the sweep file as given
-//! <results>/<sweep>/runs/<run_id>/config.toml  resolved config of the run
-//! <results>/<sweep>/runs/<run_id>/run.json     status, provenance, final metrics
-//! <results>/<sweep>/runs/<run_id>/metrics.csv  one row per epoch, appended as each epoch ends
+//! <results>/<sweep>/runs/<run_id>/             one run's folder (its files: `spec::layout`)
 //! <results>/<sweep>/metrics.csv + .parquet     every run × epoch, rebuilt from the run folders
 //! <results>/<sweep>/runs.csv + .parquet        one row per run
 //! <results>/<sweep>/baselines/<key>.json       linear-probe baselines (see `baseline.rs`)
@@ -14,11 +12,10 @@
 //! appended one flushed line per epoch, a torn last line is ignored when read, and a run that did
 //! not finish is restarted from scratch (its folder rewritten), so rows are never duplicated.
 
-use crate::atomic;
-use crate::error::ResultsError;
+use crate::error::{write_file, ResultsError};
 use crate::record::{now_rfc3339, FinalMetrics, RunRecord, RunRow};
-use crate::table::{csv_headers, read_csv, write_csv, write_parquet};
-use spec::{MetricRow, RunFile, RunStatus};
+use crate::table::{csv_line, read_csv, write_csv, write_parquet};
+use spec::{layout, MetricRow, RunDir, RunFile, RunStatus};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -32,7 +29,7 @@ pub struct SweepDir {
 /// A run as stored: its config, its record and its epoch rows.
 #[derive(Debug, Clone)]
 pub struct StoredRun {
-    pub dir: PathBuf,
+    pub dir: RunDir,
     pub file: RunFile,
     pub record: RunRecord,
     pub rows: Vec<MetricRow>,
@@ -54,8 +51,8 @@ impl SweepDir {
         self.dir.join("runs")
     }
 
-    pub fn run_dir(&self, run_id: &str) -> PathBuf {
-        self.runs_dir().join(run_id)
+    pub fn run_dir(&self, run_id: &str) -> RunDir {
+        RunDir::new(self.runs_dir().join(run_id))
     }
 
     /// Takes the directory for a sweep process. Unsharded: exclusive. Shard I of N: shared with
@@ -103,26 +100,26 @@ impl SweepDir {
     /// Stores the sweep file as given.
     pub fn save_sweep_file(&self, text: &str) -> Result<(), ResultsError> {
         std::fs::create_dir_all(&self.dir).map_err(|e| ResultsError::io(&self.dir, e))?;
-        atomic::write(&self.dir.join("sweep.toml"), text.as_bytes())
+        write_file(&self.dir.join("sweep.toml"), text.as_bytes())
     }
 
     /// The run's record, if it has one. An unreadable `run.json` counts as none (the run restarts).
     pub fn record(&self, run_id: &str) -> Option<RunRecord> {
-        read_json(&self.run_dir(run_id).join("run.json")).ok()
+        read_json(&self.run_dir(run_id).record()).ok()
     }
 
     /// Starts (or restarts) a run: writes its config and a `running` record, and an empty
     /// `metrics.csv` to append to.
     pub fn start_run(&self, file: &RunFile, record: RunRecord, lock: RunLock) -> Result<RunWriter, ResultsError> {
         let dir = self.run_dir(&file.run_id);
-        std::fs::create_dir_all(&dir).map_err(|e| ResultsError::io(&dir, e))?;
-        for stale in ["model.safetensors", "reconstructions.png", "latent.csv", "latent.png"] {
-            let _ = std::fs::remove_file(dir.join(stale));
+        std::fs::create_dir_all(dir.path()).map_err(|e| ResultsError::io(dir.path(), e))?;
+        for stale in layout::OUTPUTS {
+            let _ = std::fs::remove_file(dir.file(stale));
         }
-        atomic::write(&dir.join("config.toml"), file.to_toml().as_bytes())?;
-        write_json(&dir.join("run.json"), &record)?;
-        let metrics = dir.join("metrics.csv");
-        write_csv::<MetricRow>(&metrics, &[], &csv_headers::<MetricRow>()?)?;
+        write_file(&dir.config(), file.to_toml().as_bytes())?;
+        write_json(&dir.record(), &record)?;
+        let metrics = dir.metrics();
+        write_csv::<MetricRow>(&metrics, &[])?;
         let out = OpenOptions::new().append(true).open(&metrics).map_err(|e| ResultsError::io(&metrics, e))?;
         Ok(RunWriter { dir, record, metrics, out, rows: Vec::new(), _lock: lock })
     }
@@ -132,8 +129,8 @@ impl SweepDir {
     /// (`--shard 0/2` and `--shard 0/3` both own run 0) then never train one run at once.
     pub fn lock_run(&self, run_id: &str) -> Result<Option<RunLock>, ResultsError> {
         let dir = self.run_dir(run_id);
-        std::fs::create_dir_all(&dir).map_err(|e| ResultsError::io(&dir, e))?;
-        let path = dir.join(".lock");
+        std::fs::create_dir_all(dir.path()).map_err(|e| ResultsError::io(dir.path(), e))?;
+        let path = dir.lock();
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -156,13 +153,13 @@ impl SweepDir {
         }
         for entry in walkdir::WalkDir::new(&root).min_depth(1).max_depth(1).sort_by_file_name() {
             let entry = entry.map_err(|e| ResultsError::Invalid(format!("{}: {e}", root.display())))?;
-            let dir = entry.path().to_path_buf();
-            if !dir.join("run.json").is_file() {
+            let dir = RunDir::new(entry.path());
+            if !dir.record().is_file() {
                 continue;
             }
-            let record: RunRecord = read_json(&dir.join("run.json"))?;
-            let file = RunFile::read(&dir.join("config.toml")).map_err(|e| ResultsError::Invalid(e.to_string()))?;
-            let metrics = dir.join("metrics.csv");
+            let record: RunRecord = read_json(&dir.record())?;
+            let file = RunFile::read(&dir.config()).map_err(|e| ResultsError::Invalid(e.to_string()))?;
+            let metrics = dir.metrics();
             let rows = if metrics.is_file() { read_csv(&metrics)? } else { Vec::new() };
             runs.push(StoredRun { dir, file, record, rows });
         }
@@ -192,9 +189,9 @@ impl SweepDir {
             .flat_map(|r| r.rows.iter().cloned())
             .collect();
         let run_rows: Vec<RunRow> = runs.iter().map(|r| RunRow::new(&r.file, &r.record)).collect();
-        write_csv(&self.dir.join("metrics.csv"), &rows, &csv_headers::<MetricRow>()?)?;
+        write_csv(&self.dir.join("metrics.csv"), &rows)?;
         write_parquet(&self.dir.join("metrics.parquet"), &rows)?;
-        write_csv(&self.dir.join("runs.csv"), &run_rows, &csv_headers::<RunRow>()?)?;
+        write_csv(&self.dir.join("runs.csv"), &run_rows)?;
         write_parquet(&self.dir.join("runs.parquet"), &run_rows)?;
         Ok(runs)
     }
@@ -216,7 +213,7 @@ pub struct RunLock {
 /// Appends a run's epoch rows and finishes its record.
 #[derive(Debug)]
 pub struct RunWriter {
-    pub dir: PathBuf,
+    pub dir: RunDir,
     record: RunRecord,
     metrics: PathBuf,
     out: File,
@@ -227,10 +224,7 @@ pub struct RunWriter {
 impl RunWriter {
     /// Appends one epoch's row and flushes it to disk before returning.
     pub fn append(&mut self, row: &MetricRow) -> Result<(), ResultsError> {
-        let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
-        w.serialize(row).map_err(|e| ResultsError::Write { file: self.metrics.clone(), message: e.to_string() })?;
-        let line =
-            w.into_inner().map_err(|e| ResultsError::Write { file: self.metrics.clone(), message: e.to_string() })?;
+        let line = csv_line(row, &self.metrics)?;
         self.out.write_all(&line).map_err(|e| ResultsError::io(&self.metrics, e))?;
         self.out.sync_data().map_err(|e| ResultsError::io(&self.metrics, e))?;
         self.rows.push(row.clone());
@@ -253,7 +247,7 @@ impl RunWriter {
         self.record.finished_at = Some(now_rfc3339());
         self.record.train_seconds = train_seconds;
         self.record.final_metrics = FinalMetrics::from_rows(&self.rows);
-        write_json(&self.dir.join("run.json"), &self.record)?;
+        write_json(&self.dir.record(), &self.record)?;
         Ok(self.record)
     }
 }
@@ -266,5 +260,5 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ResultsEr
 fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), ResultsError> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| ResultsError::Json { file: path.to_path_buf(), message: e.to_string() })?;
-    atomic::write(path, format!("{text}\n").as_bytes())
+    write_file(path, format!("{text}\n").as_bytes())
 }

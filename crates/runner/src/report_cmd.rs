@@ -3,7 +3,7 @@
 //! `<sweep>/plots/`, and each run's latent space into its own folder). Fails when no sweep has a
 //! completed run, after showing what there is, so that a script notices.
 
-use crate::cli::{Format, ReportArgs};
+use crate::cli::ReportArgs;
 use anyhow::{bail, Context, Result};
 use report::{PlotOptions, TableOptions};
 use std::path::PathBuf;
@@ -18,16 +18,10 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
         sweeps = report::select_sweep(sweeps, name)?;
     }
     let tables = sweeps.iter().map(|s| report::table(s, &options)).collect::<Result<Vec<_>, _>>()?;
-    let format = match args.format {
-        Format::Table => report::Format::Table,
-        Format::Markdown => report::Format::Markdown,
-        Format::Csv => report::Format::Csv,
-        Format::Json => report::Format::Json,
-    };
-    let text = report::render(&tables, format);
+    let text = report::render(&tables, args.format);
     match &args.output {
         Some(path) => {
-            results::atomic::write(path, text.as_bytes()).with_context(|| format!("--output {}", path.display()))?;
+            atomic_file::write(path, text.as_bytes()).with_context(|| format!("--output {}", path.display()))?;
             eprintln!("wrote {}", path.display());
         }
         None => print!("{text}"),

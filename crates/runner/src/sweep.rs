@@ -2,96 +2,15 @@
 //! done, recording each as it goes. A run that diverges or fails is recorded and the sweep goes on.
 
 use crate::cli::SweepArgs;
+use crate::env::{init_threads, provenance};
+use crate::plan::{load_sweep, parse_shard, plan, Datasets, Planned};
 use crate::progress::Display;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use data::Dataset;
-use results::{Provenance, RunRecord, SweepDir};
-use spec::{DatasetName, MetricRow, Override, RunFile, RunSpec, RunStatus, Sweep};
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use results::{RunRecord, SweepDir};
+use spec::{MetricRow, RunFile, RunStatus, Sweep};
 use std::process::ExitCode;
 use std::time::Instant;
-
-/// A run with everything it needs resolved: its id and its dataset.
-pub struct Planned {
-    pub spec: RunSpec,
-    pub id: String,
-    pub dataset: DataKey,
-}
-
-/// Datasets are loaded once per (name, limits).
-pub type DataKey = (DatasetName, Option<usize>, Option<usize>);
-
-/// Loads each dataset the runs need, once.
-#[derive(Default)]
-pub struct Datasets(HashMap<DataKey, Dataset>);
-
-impl Datasets {
-    pub fn key(spec: &RunSpec) -> DataKey {
-        let d = &spec.config.data;
-        (d.dataset.clone(), d.train_limit, d.test_limit)
-    }
-
-    pub fn load(&mut self, key: &DataKey, data_dir: &Path) -> Result<&Dataset> {
-        if !self.0.contains_key(key) {
-            let ds = data::load(&key.0, data_dir, key.1, key.2).with_context(|| format!("dataset `{}`", key.0))?;
-            self.0.insert(key.clone(), ds);
-        }
-        self.0.get(key).context("dataset cache")
-    }
-
-    pub fn get(&self, key: &DataKey) -> Result<&Dataset> {
-        self.0.get(key).with_context(|| format!("dataset `{}` was not loaded", key.0))
-    }
-}
-
-/// Reads a sweep file with its overrides.
-pub fn load_sweep(file: &Path, overrides: &[String]) -> Result<Sweep> {
-    let overrides = overrides.iter().map(|s| Override::parse(s)).collect::<Result<Vec<_>, _>>()?;
-    Ok(spec::load(file, &overrides)?)
-}
-
-/// Loads the datasets of every run (so that a missing file or a limit beyond the data stops the
-/// sweep before anything trains) and gives each run its id.
-pub fn plan(sweep: &Sweep, data_dir: &Path, datasets: &mut Datasets) -> Result<Vec<Planned>> {
-    let mut planned = Vec::new();
-    for r in &sweep.runs {
-        let key = Datasets::key(r);
-        let fingerprint = datasets.load(&key, data_dir)?.fingerprint.clone();
-        let id = spec::run_id(&r.variant, &r.config, &fingerprint);
-        planned.push(Planned { spec: r.clone(), id, dataset: key });
-    }
-    Ok(planned)
-}
-
-fn parse_shard(s: &str) -> Result<(usize, usize)> {
-    let parsed = s.split_once('/').and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
-    match parsed {
-        Some((i, n)) if n >= 1 && i < n => Ok((i, n)),
-        _ => bail!("--shard {s:?}: expected I/N with 0 ≤ I < N, e.g. 0/4"),
-    }
-}
-
-pub fn provenance() -> Provenance {
-    Provenance {
-        runner_version: env!("CARGO_PKG_VERSION").to_string(),
-        git_revision: env!("RUNNER_GIT_REVISION").to_string(),
-        dfdx_version: env!("RUNNER_DFDX_VERSION").to_string(),
-        host: hostname::get().map(|h| h.to_string_lossy().to_string()).unwrap_or_else(|_| "unknown".into()),
-        threads: rayon::current_num_threads(),
-    }
-}
-
-/// Sets the size of the training thread pool (once per process).
-pub fn init_threads(threads: Option<usize>) -> Result<()> {
-    if let Some(n) = threads {
-        if n == 0 {
-            bail!("--threads must be at least 1");
-        }
-        rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("cannot start the thread pool")?;
-    }
-    Ok(())
-}
 
 #[derive(Default)]
 struct Tally {
@@ -202,7 +121,7 @@ fn train_one(
         final_metrics: None,
     };
     let mut writer = store.start_run(&file, record, lock)?;
-    let run_dir: PathBuf = writer.dir.clone();
+    let run_dir = writer.dir.clone();
     display.start_run(&format!("{} {label}", p.id), p.spec.config.total_epochs());
     let started = Instant::now();
     let info = train::RunInfo {
@@ -217,7 +136,7 @@ fn train_one(
         display,
         label: format!("{} {label}", p.id),
         epochs: p.spec.config.train.epochs,
-        pretrain_epochs: p.spec.config.model.pretrain_epochs.unwrap_or(spec::DEFAULT_PRETRAIN_EPOCHS),
+        pretrain_epochs: p.spec.config.model.pretrain_epochs(),
         batch_size: p.spec.config.train.batch_size,
         epoch_started: Instant::now(),
         probe: None,

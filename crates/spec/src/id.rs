@@ -1,7 +1,11 @@
 //! Run identity: a short stable hash of the resolved configuration, its variant and the dataset's
 //! content fingerprint, and the `config.toml` that records all of it in the run's folder.
 
-use crate::config::{DataConfig, ModelConfig, NoiseConfig, RunConfig, TrainConfig};
+use crate::config::RunConfig;
+use crate::data::DataConfig;
+use crate::model::ModelConfig;
+use crate::noise::Noise;
+use crate::train::TrainConfig;
 use crate::error::SpecError;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -14,8 +18,7 @@ const ID_SCHEME: &str = "ae-run-v1";
 /// TOML) and the dataset fingerprint. The sweep's name is not part of it: the same run in two
 /// sweeps is the same experiment.
 pub fn run_id(variant: &str, config: &RunConfig, dataset_fingerprint: &str) -> String {
-    // Serialising plain structs of numbers, strings and enums into TOML cannot fail.
-    let canonical = toml::to_string(config).unwrap_or_else(|e| format!("{config:?} {e}"));
+    let canonical = config.canonical();
     let mut h = Sha256::new();
     for part in [ID_SCHEME, variant, &canonical, dataset_fingerprint] {
         h.update(part.as_bytes());
@@ -36,8 +39,8 @@ pub struct RunFile {
     pub data: DataConfig,
     pub model: ModelConfig,
     pub train: TrainConfig,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub noise: Option<NoiseConfig>,
+    #[serde(default, skip_serializing_if = "Noise::is_none")]
+    pub noise: Noise,
 }
 
 impl RunFile {
@@ -58,7 +61,7 @@ impl RunFile {
             data: c.data.clone(),
             model: c.model.clone(),
             train: c.train.clone(),
-            noise: c.noise.clone(),
+            noise: c.noise,
         }
     }
 
@@ -67,7 +70,7 @@ impl RunFile {
             data: self.data.clone(),
             model: self.model.clone(),
             train: self.train.clone(),
-            noise: self.noise.clone(),
+            noise: self.noise,
         }
     }
 
@@ -86,24 +89,22 @@ impl RunFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::*;
+    use crate::*;
 
     fn cfg() -> RunConfig {
         RunConfig {
             data: DataConfig { dataset: DatasetName::Synthetic, train_limit: Some(100), test_limit: None },
-            model: ModelConfig::plain(Architecture::Conv, 8, None),
+            model: ModelConfig::plain(Architecture::Conv, 8),
             train: TrainConfig {
                 epochs: 1,
                 batch_size: 10,
                 learning_rate: 1e-3,
                 optimizer: Optimizer::Adam,
-                momentum: None,
                 loss: Loss::Bce,
                 seed: 0,
-                probe: true,
-                probe_every: 0,
+                probe: Probe::Last,
             },
-            noise: None,
+            noise: Noise::None,
         }
     }
 
@@ -131,10 +132,10 @@ mod tests {
         let canonical = toml::to_string(&cfg()).unwrap();
         assert!(!canonical.contains("probe"), "{canonical}");
         let mut c = cfg();
-        c.train.probe_every = 2;
+        c.train.probe = Probe::Every(2);
         assert_ne!(run_id("ae", &c, "fp"), run_id("ae", &cfg(), "fp"));
         let mut c = cfg();
-        c.train.probe = false;
+        c.train.probe = Probe::Off;
         assert_ne!(run_id("ae", &c, "fp"), run_id("ae", &cfg(), "fp"));
         let text = RunFile::new("abc".into(), "s", "ae", "ae".into(), "fp", &c).to_toml();
         assert!(text.contains("probe = false"), "{text}");
@@ -147,10 +148,7 @@ mod tests {
             assert!(!canonical.contains(key), "{key}: {canonical}");
         }
         let mut c = cfg();
-        c.model.kind = ModelKind::Vae;
-        c.model.beta = Some(1.0);
-        c.model.nll_samples = Some(200);
-        c.model.nll_images = Some(1000);
+        c.model.kind = Kind::Vae(VaeSettings { beta: 1.0, nll_samples: 200, nll_images: 1000 });
         assert_ne!(run_id("ae", &c, "fp"), run_id("ae", &cfg(), "fp"));
         let text = RunFile::new("abc".into(), "s", "ae", "ae".into(), "fp", &c).to_toml();
         assert!(text.contains("kind = \"vae\"") && text.contains("beta = 1.0"), "{text}");

@@ -7,11 +7,15 @@
 //! (first axis slowest); each `[[sweep.zip]]` group is one axis whose lists vary together.
 
 use crate::config::RunConfig;
+use crate::data::DataKeys;
 use crate::error::{line_col, toml_error, Problem, SpecError};
-use crate::keys::{DataKeys, ModelKeys, NoiseKeys, SectionKeys, TrainKeys, SECTIONS};
+use crate::keys::{SectionKeys, SECTIONS};
+use crate::model::ModelKeys;
+use crate::noise::NoiseKeys;
+use crate::train::TrainKeys;
 use crate::resolve::{resolve, Origin, Origins};
 use serde::Deserialize;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use toml::de::{DeTable, DeValue};
@@ -196,6 +200,9 @@ pub fn parse(file: &Path, text: &str, overrides: &[Override]) -> Result<Sweep, S
     let mut runs: Vec<RunSpec> = Vec::new();
     let mut seen_problems = BTreeSet::new();
     let mut duplicates = 0;
+    // (variant, canonical config) of every run kept: finding a duplicate costs a hash lookup, so
+    // expanding a grid stays linear in its size.
+    let mut kept: HashSet<(String, String)> = HashSet::new();
     let combinations: usize = axes.iter().map(|a| a.len()).product();
     for (variant, vtable, vorigins) in &variants {
         for combo in 0..combinations {
@@ -219,7 +226,7 @@ pub fn parse(file: &Path, text: &str, overrides: &[Override]) -> Result<Sweep, S
             }
             match resolve(&t, &origins) {
                 Ok(config) => {
-                    if runs.iter().any(|r| r.variant == *variant && r.config == config) {
+                    if !kept.insert((variant.clone(), config.canonical())) {
                         duplicates += 1;
                     } else {
                         runs.push(RunSpec { index: runs.len(), variant: variant.clone(), varying, config });

@@ -1,6 +1,6 @@
 //! Sweep-file parsing, validation and expansion, as a user writes them.
 
-use spec::{parse, Architecture, ModelKind, NoiseKind, Override, SpecError};
+use spec::{parse, Architecture, Hidden, Kind, KindName, Noise, Override, Probe, SpecError, Sparsity, VaeSettings};
 use std::path::Path;
 
 const FILE: &str = "experiments/test.toml";
@@ -82,8 +82,7 @@ fn issue_example_expands_to_the_full_product() {
     let last = s.runs.last().unwrap();
     assert_eq!(last.variant, "dae-gaussian");
     assert_eq!(last.config.model.latent_dim, 128);
-    let noise = last.config.noise.as_ref().unwrap();
-    assert_eq!((noise.kind, noise.level), (NoiseKind::Gaussian, 0.3));
+    assert_eq!(last.config.noise, Noise::Gaussian { std: 0.3 });
     assert!(s.runs[0].config.noise.is_none());
     assert_eq!(r0.label(), "ae latent_dim=2 seed=0 learning_rate=0.001 batch_size=100");
     for (i, r) in s.runs.iter().enumerate() {
@@ -131,8 +130,8 @@ train = { epochs = 5 }
     let small = &s.runs[0].config;
     assert_eq!(small.model.latent_dim, 8);
     assert_eq!(small.model.architecture, Architecture::Dense, "other model keys stay");
-    assert_eq!(small.model.hidden, Some(vec![64]));
-    assert_eq!(small.noise.as_ref().unwrap().kind, NoiseKind::Masking);
+    assert_eq!(small.model.hidden, Hidden::Given(vec![64]));
+    assert_eq!(small.noise, Noise::Masking { p: 0.2 });
     assert!(s.runs[1].config.noise.is_none(), "kind = none switches noise off");
     assert_eq!(s.runs[2].config.train.epochs, 1, "the axis overrides the variant");
 }
@@ -279,7 +278,7 @@ fn integers_are_accepted_as_numbers() {
 fn the_probe_is_on_by_default_after_the_last_epoch_and_can_be_scheduled_or_switched_off() {
     let base = "name = \"t\"\n[data]\ndataset = \"mnist\"\n[train]\nepochs = 6\n";
     let t = &ok(base).runs[0].config.train;
-    assert!(t.probe && t.probe_every == 0);
+    assert_eq!(t.probe, Probe::Last);
     let after: Vec<usize> = (1..=6).filter(|&e| t.probes_after(e)).collect();
     assert_eq!(after, [6], "once, after the last epoch");
 
@@ -294,7 +293,7 @@ fn the_probe_is_on_by_default_after_the_last_epoch_and_can_be_scheduled_or_switc
 
     // A schedule axis: each run gets its value.
     let s = ok(&format!("{base}[sweep]\n\"train.probe_every\" = [0, 3]\n"));
-    assert_eq!(s.runs.iter().map(|r| r.config.train.probe_every).collect::<Vec<_>>(), [0, 3]);
+    assert_eq!(s.runs.iter().map(|r| r.config.train.probe).collect::<Vec<_>>(), [Probe::Last, Probe::Every(3)]);
     assert_eq!(s.runs[1].label(), "default probe_every=3");
 }
 
@@ -325,32 +324,32 @@ fn probe_keys_are_validated_where_they_are_written() {
 fn model_kinds_resolve_their_own_keys_with_defaults() {
     let base = "name = \"t\"\n[data]\ndataset = \"mnist\"\n[model]\narchitecture = \"dense\"\n";
     let plain = &ok(base).runs[0].config.model;
-    assert_eq!(plain.kind, ModelKind::Plain);
-    assert_eq!((plain.sparsity, plain.beta, plain.pretrain_epochs), (None, None, None));
+    assert_eq!(plain.kind, Kind::Plain);
 
     let m = &ok(&format!("{base}kind = \"sparse\"\n")).runs[0].config.model;
-    assert_eq!((m.sparsity, m.sparsity_target), (Some(1e-4), None), "L1 at the Keras blog's weight");
+    assert_eq!(m.kind, Kind::Sparse(Sparsity::L1 { weight: 1e-4 }), "L1 at the Keras blog's weight");
     let m = &ok(&format!("{base}kind = \"sparse\"\nsparsity_target = 0.05\n")).runs[0].config.model;
-    assert_eq!((m.sparsity, m.sparsity_target), (Some(spec::DEFAULT_SPARSITY_KL), Some(0.05)));
+    assert_eq!(m.kind, Kind::Sparse(Sparsity::Kl { weight: spec::model::DEFAULT_SPARSITY_KL, target: 0.05 }));
     let m = &ok(&format!("{base}kind = \"sparse\"\nsparsity = 1e-3\nsparsity_target = 0.1\n")).runs[0].config.model;
-    assert_eq!((m.sparsity, m.sparsity_target), (Some(1e-3), Some(0.1)));
+    assert_eq!(m.kind, Kind::Sparse(Sparsity::Kl { weight: 1e-3, target: 0.1 }));
     let m = &ok(&format!("{base}kind = \"contractive\"\n")).runs[0].config.model;
-    assert_eq!(m.contraction, Some(1e-4));
+    assert_eq!(m.kind, Kind::Contractive { weight: 1e-4 });
     let m = &ok(&format!("{base}kind = \"stacked\"\npretrain_epochs = 2\n")).runs[0].config.model;
-    assert_eq!((m.pretrain_epochs, m.pretrain_phases()), (Some(2), 3), "two hidden layers and the code");
+    assert_eq!((m.kind, m.pretrain_phases()), (Kind::Stacked { pretrain_epochs: 2 }, 3), "two hidden layers and the code");
     let c = &ok(&format!("{base}kind = \"stacked\"\npretrain_epochs = 2\n[train]\nepochs = 3\n")).runs[0].config;
     assert_eq!(c.total_epochs(), 3 * 2 + 3);
     let m = &ok(&format!("{base}kind = \"vae\"\n")).runs[0].config.model;
-    assert_eq!((m.beta, m.nll_samples, m.nll_images), (Some(1.0), Some(200), Some(1000)));
+    assert_eq!(m.kind, Kind::Vae(VaeSettings { beta: 1.0, nll_samples: 200, nll_images: 1000 }));
     // With conv too, except stacked.
     let m = &ok("name = \"t\"\n[data]\ndataset = \"mnist\"\n[model]\nkind = \"vae\"\nbeta = 4\n").runs[0].config.model;
-    assert_eq!((m.architecture, m.beta), (Architecture::Conv, Some(4.0)));
+    assert_eq!(m.architecture, Architecture::Conv);
+    assert_eq!(m.kind, Kind::Vae(VaeSettings { beta: 4.0, nll_samples: 200, nll_images: 1000 }));
 
     // A sweep over kinds: each run gets its kind's keys, and a variant may set them.
     let s = ok(&format!(
         "{base}[sweep]\n\"model.kind\" = [\"plain\", \"sparse\", \"contractive\", \"stacked\", \"vae\"]\n"
     ));
-    assert_eq!(s.runs.iter().map(|r| r.config.model.kind).collect::<Vec<_>>(), ModelKind::ALL);
+    assert_eq!(s.runs.iter().map(|r| r.config.model.kind.name()).collect::<Vec<_>>(), KindName::ALL);
     assert_eq!(s.runs[4].label(), "default kind=vae");
 }
 

@@ -7,9 +7,47 @@
 //! not depend on the thread count.
 
 use crate::error::NnError;
-use crate::ops::add_scaled;
+use crate::op::add_scaled;
+use crate::scalar::{bce_with_logits, sigmoid};
 use dfdx::prelude::*;
 use rayon::prelude::*;
+
+/// The reconstruction loss a run trains with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LossKind {
+    /// Keras' BinaryCrossentropy on a sigmoid output: from the logits, mean over all pixels.
+    Bce,
+    /// Mean squared error of the sigmoid output, over all pixels.
+    Mse,
+}
+
+impl LossKind {
+    /// The loss of `logits` against `targets`, mean over all values.
+    pub fn mean<S: Shape, T: Tape<f32, Cpu>>(
+        self,
+        logits: Tensor<S, f32, Cpu, T>,
+        targets: &[f32],
+    ) -> Result<Tensor<Rank0, f32, Cpu, T>, NnError> {
+        match self {
+            LossKind::Bce => bce_with_logits_mean(logits, targets),
+            LossKind::Mse => sigmoid_mse_mean(logits, targets),
+        }
+    }
+
+    /// log p(x|z) of one pixel given its logit: Bernoulli for BCE (the standard surrogate for
+    /// grey levels), a Gaussian of variance ½ around the sigmoid output for MSE (whose
+    /// log-density is −(x − μ)² − ½ ln π, so that the summed squared error is its negative up to
+    /// a constant).
+    pub fn log_likelihood(self, logit: f32, target: f32) -> f64 {
+        match self {
+            LossKind::Bce => -(bce_with_logits(logit, target) as f64),
+            LossKind::Mse => {
+                let d = (sigmoid(logit) - target) as f64;
+                -d * d - 0.5 * std::f64::consts::PI.ln()
+            }
+        }
+    }
+}
 
 /// Elements per chunk of the parallel sums (a fixed size: see the module header).
 const CHUNK: usize = 8192;
@@ -22,8 +60,8 @@ pub fn bce_with_logits_mean<S: Shape, T: Tape<f32, Cpu>>(
     targets: &[f32],
 ) -> Result<Tensor<Rank0, f32, Cpu, T>, NnError> {
     mean_loss(logits, targets, |x, z| {
-        let loss = crate::trainer::bce_with_logits(x, z);
-        (loss, crate::trainer::sigmoid(x) - z)
+        let loss = bce_with_logits(x, z);
+        (loss, sigmoid(x) - z)
     })
 }
 
@@ -33,7 +71,7 @@ pub fn sigmoid_mse_mean<S: Shape, T: Tape<f32, Cpu>>(
     targets: &[f32],
 ) -> Result<Tensor<Rank0, f32, Cpu, T>, NnError> {
     mean_loss(logits, targets, |x, z| {
-        let s = crate::trainer::sigmoid(x);
+        let s = sigmoid(x);
         let d = s - z;
         (d * d, 2.0 * d * s * (1.0 - s))
     })

@@ -15,6 +15,8 @@
 //! count, and per-chunk partial sums are added in chunk order: results are bit-identical whatever
 //! `RAYON_NUM_THREADS` is.
 
+pub mod layer;
+
 use crate::error::NnError;
 use rayon::prelude::*;
 

@@ -1,7 +1,7 @@
 //! A run of convolution layers as one dfdx operation: the encoder's two convolutions, or the
 //! decoder's four transposed convolutions.
 //!
-//! Same arithmetic as chaining the single-layer ops of [`crate::ops`], but the activations between
+//! Same arithmetic as chaining the single-layer ops of [`crate::op::conv`], but the activations between
 //! the layers, their gradients and all scratch space live in a workspace owned by the stack and
 //! reused from step to step. Only the stack's input and output cross into dfdx tensors, so a
 //! training step copies a few MB instead of the ~200 MB of intermediate activations at batch 1000,
@@ -12,9 +12,9 @@
 //! generation counter turns any other interleaving into an error instead of wrong gradients.
 
 use crate::error::NnError;
-use crate::layer::{self, LayerShape};
-use crate::ops::add;
-use crate::param::Param;
+use crate::kernel::layer::{self, LayerShape};
+use crate::op::add;
+use crate::model::param::Param;
 use dfdx::prelude::*;
 use rayon::prelude::*;
 use std::cell::RefCell;
@@ -353,8 +353,9 @@ fn reset(v: &mut Vec<f32>, len: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::{Geometry, Padding};
-    use crate::ops::{conv_transpose2d, Activation};
+    use crate::kernel::{Geometry, Padding};
+    use crate::op::conv::conv_transpose2d;
+    use crate::op::Activation;
     use rand::SeedableRng;
 
     /// The decoder's shape at a small scale: two transposed convolutions, ReLU then linear.

@@ -11,7 +11,7 @@
 //! never on the thread count: results are bit-identical whatever `RAYON_NUM_THREADS` is.
 
 use crate::error::NnError;
-use crate::kernels::{col2im_add, im2col, matmul, Geometry, View};
+use crate::kernel::{col2im_add, im2col, matmul, Geometry, View};
 use rayon::prelude::*;
 use std::cell::RefCell;
 
@@ -316,7 +316,7 @@ pub(crate) fn backward_samples(
 /// products have a single column, so these loop tap by tap along rows instead, where the inner
 /// loop is a plain (vectorisable) sweep.
 mod direct {
-    use crate::kernels::{tap_span, Geometry};
+    use crate::kernel::{tap_span, Geometry};
 
     /// Calls `f(tap, small start, big start, count)` for every tap and small-side row: the row's
     /// valid columns read small `[small start + i]` and big `[big start + i·stride]`, i < count.

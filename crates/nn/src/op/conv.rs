@@ -1,25 +1,16 @@
 //! Convolution and transposed convolution as differentiable dfdx operations.
 //!
-//! Each op computes its forward pass with [`crate::layer`] (bias and an optional ReLU fused), and
+//! Each op computes its forward pass with [`crate::kernel::layer`] (bias and an optional ReLU fused), and
 //! registers its backward pass on the input's tape with
 //! `Tape::add_backward_op`; gradients are added (`+=`) into the buffers that
 //! `Gradients::get_or_alloc_mut` hands out, since several ops may feed the same tensor.
-//! Tensors are NHWC; weights use the Keras layouts described in `kernels`.
+//! Tensors are NHWC; weights use the Keras layouts described in `kernel`.
 
 use crate::error::NnError;
-use crate::kernels::Geometry;
-use crate::layer::{self, LayerShape};
+use crate::kernel::layer::{self, LayerShape};
+use crate::kernel::Geometry;
+use crate::op::{add, Activation};
 use dfdx::prelude::*;
-
-/// The activation fused into a layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Activation {
-    Linear,
-    Relu,
-    /// Dense layers only: a code in (0, 1) (sparse codes with a target activation, Rifai's
-    /// contractive encoder).
-    Sigmoid,
-}
 
 /// Which way an op maps the geometry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,30 +126,10 @@ fn apply<I: Shape, O: Shape, W: Shape, B: Shape, T: Tape<f32, Cpu>>(
     Ok(y.put_tape(tape))
 }
 
-/// `acc += v`.
-pub(crate) fn add(acc: &mut [f32], v: &[f32]) {
-    for (a, b) in acc.iter_mut().zip(v) {
-        *a += b;
-    }
-}
-
-/// `acc += scale · v`.
-pub(crate) fn add_scaled(acc: &mut [f32], v: &[f32], scale: f32) {
-    for (a, b) in acc.iter_mut().zip(v) {
-        *a += scale * b;
-    }
-}
-
-impl From<NnError> for CpuError {
-    fn from(_: NnError) -> Self {
-        CpuError::WrongNumElements
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::Padding;
+    use crate::kernel::Padding;
 
     fn values(dev: &Cpu, n: usize, seed: u64) -> Vec<f32> {
         use rand::{Rng, SeedableRng};

@@ -6,7 +6,7 @@
 //! u ← μ·u − lr·g; p ← p + u.
 
 use crate::error::NnError;
-use crate::param::Param;
+use crate::model::param::Param;
 use dfdx::prelude::*;
 use rayon::prelude::*;
 

@@ -16,9 +16,74 @@
 //! cost is one more encoder pass and its backward pass.
 
 use crate::error::NnError;
+use crate::kind::{check_weight, deterministic, Objective, Taped, Terms};
 use crate::model::{Codes, ConvAutoEncoder, DenseAutoEncoder, DenseLayer, Head, Images, Model, IMAGE_LEN};
-use crate::ops::Activation;
+use crate::op::loss::LossKind;
+use crate::op::penalty::{contractive_sigmoid, squared_norm_mean};
+use crate::op::Activation;
 use dfdx::prelude::*;
+
+/// + weight · ‖J_f(x)‖²_F, computed as [`Contraction`] says for the model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Contractive {
+    pub weight: f64,
+}
+
+/// How the contractive penalty is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contraction {
+    /// Rifai's closed form, for a dense encoder that is one sigmoid layer.
+    Exact,
+    /// Hutchinson's estimate ‖J ε‖², one Gaussian probe per image, with Jε computed exactly by
+    /// the tangent pass of this module.
+    Hutchinson,
+}
+
+impl Contraction {
+    pub fn of(model: &Model) -> Self {
+        match model {
+            Model::Dense(m) if m.hidden.is_empty() && m.head == Head::Sigmoid => Contraction::Exact,
+            _ => Contraction::Hutchinson,
+        }
+    }
+}
+
+impl Objective for Contractive {
+    fn check(&self, model: &Model) -> Result<(), NnError> {
+        check_weight(self.weight)?;
+        deterministic(model)
+    }
+
+    /// One probe of 784 draws per image, when the penalty is estimated.
+    fn noise_len(&self, model: &Model, batch: usize) -> usize {
+        match Contraction::of(model) {
+            Contraction::Exact => 0,
+            Contraction::Hutchinson => batch * IMAGE_LEN,
+        }
+    }
+
+    fn terms(
+        &self,
+        model: &Model,
+        x: Images<Taped>,
+        targets: &[f32],
+        loss: LossKind,
+        noise: &[f32],
+    ) -> Result<Terms, NnError> {
+        let (z, penalty) = match (Contraction::of(model), model) {
+            (Contraction::Exact, Model::Dense(m)) => {
+                let h = model.encode(x)?; // [b, latent] in (0, 1)
+                let p = contractive_sigmoid(h.with_empty_tape(), &m.encoder[0].kernel, self.weight)?;
+                (h, p)
+            }
+            _ => {
+                let (z, t) = encode_with_tangent(model, x, noise)?; // [b, latent] each
+                (z, squared_norm_mean(t, self.weight)?)
+            }
+        };
+        Ok(Terms { reconstruction: loss.mean(model.decode(z)?, targets)?, penalty: Some(penalty) })
+    }
+}
 
 /// The code `[b, latent]` of `x` and the tangent J_f(x)·ε `[b, latent]` of each image; `eps`
 /// holds one `[784]` direction per image. The tangent's tape holds the encoder's ops too (the
@@ -87,7 +152,7 @@ fn linear_part<T: Tape<f32, Cpu>>(layer: &DenseLayer, t: Codes<T>) -> Result<Cod
     let b = t.shape().0;
     let zero = t.device().try_zeros_like(&(layer.outputs,))?;
     let shape = (layer.inputs, layer.outputs);
-    crate::dense::linear(t, &layer.kernel.tensor, &zero, shape, Activation::Linear, (b, layer.outputs))
+    crate::op::dense::linear(t, &layer.kernel.tensor, &zero, shape, Activation::Linear, (b, layer.outputs))
 }
 
 /// The tangent through the activation whose output is `h`.
@@ -116,7 +181,7 @@ fn scale_by<T: Tape<f32, Cpu>>(x: Codes<T>, factors: Vec<f32>) -> Result<Codes<T
         let (xg, yg) = (x.ghost(), y.ghost());
         tape.add_backward_op(move |grads| {
             let g: Vec<f32> = grads.get_or_alloc_mut(&yg)?.iter().zip(&factors).map(|(g, f)| g * f).collect();
-            crate::ops::add(grads.get_or_alloc_mut(&xg)?, &g);
+            crate::op::add(grads.get_or_alloc_mut(&xg)?, &g);
             Ok(())
         });
     }
@@ -143,8 +208,8 @@ fn sigmoid_tangent<T: Tape<f32, Cpu>>(h: Codes<T>, u: Codes<T>) -> Result<Codes<
             let g = grads.get_or_alloc_mut(&yg)?.to_vec();
             let dh: Vec<f32> = g.iter().zip(&uv).zip(&hv).map(|((g, u), h)| g * u * (1.0 - 2.0 * h)).collect();
             let du: Vec<f32> = g.iter().zip(&hv).map(|(g, h)| g * h * (1.0 - h)).collect();
-            crate::ops::add(grads.get_or_alloc_mut(&hg)?, &dh);
-            crate::ops::add(grads.get_or_alloc_mut(&ug)?, &du);
+            crate::op::add(grads.get_or_alloc_mut(&hg)?, &dh);
+            crate::op::add(grads.get_or_alloc_mut(&ug)?, &du);
             Ok(())
         });
     }
@@ -159,7 +224,8 @@ mod tests {
     use rand::{Rng, SeedableRng};
 
     fn model(architecture: Architecture, hidden: Vec<usize>, head: Head) -> Model {
-        Model::new(&Cpu::default(), &ModelSpec { architecture, latent_dim: 3, hidden, head }, 5).unwrap()
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        Model::new(&Cpu::default(), &ModelSpec { architecture, latent_dim: 3, hidden, head }, &mut rng).unwrap()
     }
 
     /// The code of images, untaped, in f32.
@@ -264,7 +330,7 @@ mod tests {
             // The code is dropped: the tangent's tape alone must carry the whole gradient.
             let (_, t) =
                 encode_with_tangent(m, dev.tensor_from_vec(x.clone(), (2, Const)).leaky_traced(), &eps).unwrap();
-            let p = crate::penalty::squared_norm_mean(t, 1.0).unwrap();
+            let p = squared_norm_mean(t, 1.0).unwrap();
             (p.array() as f64, p.backward())
         };
         let (_, grads) = loss(&m);

@@ -8,8 +8,8 @@
 //! thread count.
 
 use crate::error::NnError;
-use crate::kernels::{matmul, View};
-use crate::ops::{add, Activation};
+use crate::kernel::{matmul, View};
+use crate::op::{add, Activation};
 use dfdx::prelude::*;
 use rayon::prelude::*;
 
@@ -67,7 +67,7 @@ pub fn linear<I: Shape, O: Shape, W: Shape, B: Shape, T: Tape<f32, Cpu>>(
         }
         if sigmoid {
             for v in yc.iter_mut() {
-                *v = crate::trainer::sigmoid(*v);
+                *v = crate::scalar::sigmoid(*v);
             }
         }
         Ok::<(), NnError>(())

@@ -2,11 +2,167 @@
 //! mean and the log-variance of q(z|x) side by side, `[batch, 2·latent]` (columns `[0, L)` the
 //! mean μ, `[L, 2L)` log σ²); a sample is z = μ + exp(½ log σ²)·ε with ε ~ N(0, I) given by the
 //! caller (a seeded stream), and the KL term against the prior N(0, I) is in closed form.
-//! Also the prior's quantile grid that a 2-D latent space is drawn on.
+//! Also its objective, its test metrics (the KL term, the negative ELBO, the importance-sampled
+//! log-likelihood) and the prior's quantile grid that a 2-D latent space is drawn on.
 
 use crate::error::NnError;
-use crate::ops::add_scaled;
+use crate::kind::{Objective, Taped, Terms};
+use crate::model::{Head, Images, Model, EVAL_CHUNK, IMAGE_LEN};
+use crate::op::add_scaled;
+use crate::op::loss::LossKind;
 use dfdx::prelude::*;
+
+/// The negative β-ELBO: the reconstruction summed over an image's pixels (mean per pixel × 784),
+/// + β · KL(q(z|x) ‖ N(0, I)), on one reparameterised sample per image.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Vae {
+    pub beta: f64,
+}
+
+impl Objective for Vae {
+    fn check(&self, model: &Model) -> Result<(), NnError> {
+        if !(self.beta.is_finite() && self.beta > 0.0) {
+            return Err(NnError::Config(format!("β {} must be > 0", self.beta)));
+        }
+        match model.head() {
+            Head::Gaussian => Ok(()),
+            other => {
+                Err(NnError::Config(format!("the VAE objective needs a Gaussian head, the model has a {} code", other.name())))
+            }
+        }
+    }
+
+    /// ε: `latent` draws per image.
+    fn noise_len(&self, model: &Model, batch: usize) -> usize {
+        batch * model.latent_dim()
+    }
+
+    fn terms(
+        &self,
+        model: &Model,
+        x: Images<Taped>,
+        targets: &[f32],
+        loss: LossKind,
+        noise: &[f32],
+    ) -> Result<Terms, NnError> {
+        let stats = model.encode_stats(x)?; // [b, 2·latent]
+        let kl = kl_mean(stats.with_empty_tape())?;
+        let z = reparameterize(stats, noise)?; // [b, latent]
+        let reconstruction = loss.mean(model.decode(z)?, targets)? * IMAGE_LEN as f32;
+        Ok(Terms { reconstruction, penalty: Some(kl * self.beta as f32) })
+    }
+}
+
+/// A VAE's bound over a set of images: sums of per-image nats, in f64.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct VaeSums {
+    /// Σ KL(q(z|x) ‖ p(z)).
+    pub kl: f64,
+    /// Σ (−log p(x|z) + KL) with one z ~ q(z|x) per image: the negative ELBO (β = 1).
+    pub neg_elbo: f64,
+    pub images: u64,
+}
+
+impl VaeSums {
+    pub fn kl_mean(&self) -> f64 {
+        self.kl / self.images.max(1) as f64
+    }
+    pub fn neg_elbo_mean(&self) -> f64 {
+        self.neg_elbo / self.images.max(1) as f64
+    }
+}
+
+fn latent_of(model: &Model) -> Result<usize, NnError> {
+    match model.head() {
+        Head::Gaussian => Ok(model.latent_dim()),
+        other => Err(NnError::Config(format!("a VAE metric asked of a model with a {} code", other.name()))),
+    }
+}
+
+/// A VAE's KL term and negative ELBO over a set of images, with one reparameterised sample
+/// per image: `noise(i, ε)` fills image i's `latent` standard normal draws.
+pub fn evaluate(
+    model: &Model,
+    loss: LossKind,
+    images: &[f32],
+    mut noise: impl FnMut(usize, &mut [f32]),
+) -> Result<VaeSums, NnError> {
+    let latent = latent_of(model)?;
+    let mut sums = VaeSums::default();
+    for (ci, chunk) in images.chunks(EVAL_CHUNK * IMAGE_LEN).enumerate() {
+        let stats = model.encode_stats(model.images(chunk)?)?; // [n, 2·latent]
+        let n = stats.shape().0;
+        let mut eps = vec![0.0f32; n * latent];
+        for (i, e) in eps.chunks_exact_mut(latent).enumerate() {
+            noise(ci * EVAL_CHUNK + i, e);
+        }
+        let sv = stats.as_vec();
+        let z = reparameterize(stats, &eps)?; // [n, latent]
+        let logits = model.decode(z)?.as_vec(); // [n, 784]
+        for ((s, l), x) in
+            sv.chunks_exact(2 * latent).zip(logits.chunks_exact(IMAGE_LEN)).zip(chunk.chunks_exact(IMAGE_LEN))
+        {
+            let kl = image_kl(&s[..latent], &s[latent..]);
+            let log_px: f64 = l.iter().zip(x).map(|(&a, &b)| loss.log_likelihood(a, b)).sum();
+            sums.kl += kl;
+            sums.neg_elbo += kl - log_px;
+            sums.images += 1;
+        }
+    }
+    Ok(sums)
+}
+
+/// Σ over images of the importance-sampled estimate of log p(x) (Burda et al.'s bound with
+/// q(z|x) as the proposal): log (1/K) Σ_k p(x|z_k) p(z_k) / q(z_k|x), z_k = μ + σ ε_k, in f64.
+/// `noise(i, ε)` fills image i's `samples × latent` draws. Samples are decoded `samples ×`
+/// ⌈[`EVAL_CHUNK`]/`samples`⌉ at a time: a size fixed by `samples` alone.
+pub fn log_likelihood(
+    model: &Model,
+    loss: LossKind,
+    images: &[f32],
+    samples: usize,
+    mut noise: impl FnMut(usize, &mut [f32]),
+) -> Result<f64, NnError> {
+    let latent = latent_of(model)?;
+    if samples == 0 {
+        return Err(NnError::Config("the likelihood estimate needs at least one sample".into()));
+    }
+    let per_group = (EVAL_CHUNK / samples).max(1);
+    let mut total = 0.0f64;
+    let mut weights = vec![0.0f64; samples];
+    for (gi, group) in images.chunks(per_group * IMAGE_LEN).enumerate() {
+        let stats = model.encode_stats(model.images(group)?)?.as_vec(); // [g, 2·latent]
+        let g = group.len() / IMAGE_LEN;
+        let mut eps = vec![0.0f32; g * samples * latent];
+        for (i, e) in eps.chunks_exact_mut(samples * latent).enumerate() {
+            noise(gi * per_group + i, e);
+        }
+        let mut z = Vec::with_capacity(eps.len());
+        for (s, e) in stats.chunks_exact(2 * latent).zip(eps.chunks_exact(samples * latent)) {
+            let (mu, lv) = s.split_at(latent);
+            for ek in e.chunks_exact(latent) {
+                z.extend(mu.iter().zip(lv).zip(ek).map(|((&m, &l), &e)| m + (0.5 * l).exp() * e));
+            }
+        }
+        let logits = model.decode(model.codes(z.clone())?)?.as_vec(); // [g·K, 784]
+        for (i, x) in group.chunks_exact(IMAGE_LEN).enumerate() {
+            let lv = &stats[i * 2 * latent + latent..(i + 1) * 2 * latent];
+            let log_q_const: f64 = lv.iter().map(|&l| -0.5 * (l as f64 + LN_2PI)).sum();
+            for (k, w) in weights.iter_mut().enumerate() {
+                let row = i * samples + k;
+                let l = &logits[row * IMAGE_LEN..(row + 1) * IMAGE_LEN];
+                let log_px: f64 = l.iter().zip(x).map(|(&a, &b)| loss.log_likelihood(a, b)).sum();
+                let zk = &z[row * latent..(row + 1) * latent];
+                let ek = &eps[row * latent..(row + 1) * latent];
+                let log_pz: f64 = zk.iter().map(|&v| -0.5 * ((v as f64).powi(2) + LN_2PI)).sum();
+                let log_q: f64 = log_q_const - 0.5 * ek.iter().map(|&v| (v as f64).powi(2)).sum::<f64>();
+                *w = log_px + log_pz - log_q;
+            }
+            total += log_mean_exp(&weights);
+        }
+    }
+    Ok(total)
+}
 
 /// ln(2π).
 pub const LN_2PI: f64 = 1.837_877_066_409_345_5;
@@ -15,34 +171,6 @@ type Batch<T> = Tensor<(usize, usize), f32, Cpu, T>;
 
 fn halves(x: &[f32], latent: usize) -> impl Iterator<Item = (&[f32], &[f32])> {
     x.chunks_exact(2 * latent).map(move |row| row.split_at(latent))
-}
-
-/// Columns `[start, start + width)` of `x` (`[batch, n]` → `[batch, width]`): the mean of the
-/// encoder's output, for codes and reconstructions.
-pub fn columns<T: Tape<f32, Cpu>>(x: Batch<T>, start: usize, width: usize) -> Result<Batch<T>, NnError> {
-    let (b, n) = *x.shape();
-    if start + width > n {
-        return Err(NnError::Shape(format!("columns {start}..{} of a {b}×{n} batch", start + width)));
-    }
-    let dev = x.device().clone();
-    let (x, mut tape) = x.split_tape();
-    let v = x.as_vec();
-    let out: Vec<f32> = v.chunks_exact(n.max(1)).flat_map(|row| row[start..start + width].iter().copied()).collect();
-    let y = dev.try_tensor_from_vec(out, (b, width))?;
-    if T::OWNS_TAPE {
-        let (xg, yg) = (x.ghost(), y.ghost());
-        tape.add_backward_op(move |grads| {
-            let g = grads.get_or_alloc_mut(&yg)?.to_vec();
-            let dx = grads.get_or_alloc_mut(&xg)?;
-            for (d, g) in dx.chunks_exact_mut(n).zip(g.chunks_exact(width.max(1))) {
-                for (d, g) in d[start..start + width].iter_mut().zip(g) {
-                    *d += g;
-                }
-            }
-            Ok(())
-        });
-    }
-    Ok(y.put_tape(tape))
 }
 
 /// The reparameterised sample z = μ + exp(½ log σ²)·ε of `stats` = `[batch, 2·latent]`, with
@@ -262,17 +390,6 @@ mod tests {
         // Image 1, unit 0: its mean is stats[4], its log-variance stats[6].
         let want = stats[4] + (0.5 * stats[6]).exp() * eps[2];
         assert!((z[2] - want).abs() < 1e-6, "{} vs {want}", z[2]);
-    }
-
-    #[test]
-    fn columns_pick_the_mean_and_send_gradients_back() {
-        let dev = Cpu::default();
-        let x = dev.tensor_from_vec((0..12).map(|i| i as f32).collect(), (2, 6));
-        let y = columns(x.leaky_trace(), 0, 3).unwrap();
-        assert_eq!(y.as_vec(), [0.0, 1.0, 2.0, 6.0, 7.0, 8.0]);
-        let g = y.sum().backward().get(&x).as_vec();
-        assert_eq!(g, [1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0]);
-        assert!(columns(x, 4, 3).is_err());
     }
 
     #[test]

@@ -7,8 +7,8 @@
 //! the gradients do not depend on the thread count.
 
 use crate::error::NnError;
-use crate::ops::add_scaled;
-use crate::param::Param;
+use crate::op::add_scaled;
+use crate::model::param::Param;
 use dfdx::prelude::*;
 
 /// Clamp of the batch-mean activation in the KL sparsity term, so that a saturated unit gives a
@@ -228,12 +228,12 @@ mod tests {
         kernel.set(w).unwrap();
         let bias = dev.tensor_from_vec(c.to_vec(), (n,));
         let xt = dev.tensor_from_vec(x.to_vec(), (b, inputs));
-        let h = crate::dense::linear(
+        let h = crate::op::dense::linear(
             xt.leaky_trace(),
             &kernel.tensor,
             &bias,
             (inputs, n),
-            crate::ops::Activation::Sigmoid,
+            crate::op::Activation::Sigmoid,
             (b, n),
         )
         .unwrap();

@@ -1,0 +1,75 @@
+//! The drawing pieces every picture of a report shares: the embedded font, the palette, tick
+//! labels, and writing a picture as PNG.
+//!
+//! Text is drawn with DejaVu Sans embedded in the binary (plotters' `ab_glyph` path), so nothing
+//! depends on the fonts or font libraries of the machine.
+
+use crate::error::ReportError;
+use plotters::prelude::*;
+use std::path::Path;
+use std::sync::OnceLock;
+
+/// DejaVu Sans 2.37; its license is `assets/DejaVuSans-LICENSE.txt`.
+static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+
+pub(crate) fn register_font() -> Result<(), ReportError> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    // "sans-serif" is the family plotters asks for by default, so every text uses this font.
+    let ok = *REGISTERED.get_or_init(|| plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_ok());
+    if ok {
+        Ok(())
+    } else {
+        Err(ReportError::Font)
+    }
+}
+
+/// Tableau 10: distinct, and still distinct for the common kinds of colour blindness.
+pub(crate) const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// A tick label: whole numbers only on an integer axis (no `1.5` epochs), else up to four
+/// significant digits without trailing zeros.
+pub(crate) fn tick(v: f64, integer: bool) -> String {
+    if integer {
+        return if (v - v.round()).abs() < 1e-9 { format!("{}", v.round()) } else { String::new() };
+    }
+    // Ticks computed as lo + i·step miss zero by rounding (−1.1e-16): that is zero.
+    if v.abs() < 1e-12 {
+        return "0".to_string();
+    }
+    let e = v.abs().log10().floor() as i32;
+    if !(-4..6).contains(&e) {
+        return format!("{v:.1e}");
+    }
+    let d = (3 - e).max(0) as usize;
+    let s = format!("{v:.d$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+/// Encodes an RGB buffer as PNG at `path`, atomically (the `atomic-file` crate): a reader never
+/// sees half a picture.
+pub(crate) fn write_png(path: &Path, rgb: &[u8], w: u32, h: u32) -> Result<(), ReportError> {
+    atomic_file::write_with(path, |out| -> std::io::Result<()> {
+        let mut encoder = png::Encoder::new(out, w, h);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().map_err(std::io::Error::other)?;
+        writer.write_image_data(rgb).map_err(std::io::Error::other)?;
+        writer.finish().map_err(std::io::Error::other)
+    })
+    .map_err(|e| ReportError::Plot { path: path.to_path_buf(), message: e.to_string() })
+}

@@ -1,0 +1,39 @@
+//! What a process records about where it runs (the provenance in every `run.json`), the size of
+//! its training thread pool, and its peak memory.
+
+use anyhow::{bail, Context, Result};
+use results::Provenance;
+
+pub fn provenance() -> Provenance {
+    Provenance {
+        runner_version: env!("CARGO_PKG_VERSION").to_string(),
+        git_revision: env!("RUNNER_GIT_REVISION").to_string(),
+        dfdx_version: env!("RUNNER_DFDX_VERSION").to_string(),
+        host: hostname(),
+        threads: rayon::current_num_threads(),
+    }
+}
+
+/// This machine's name, as run records and locks show it.
+pub fn hostname() -> String {
+    hostname::get().map(|h| h.to_string_lossy().to_string()).unwrap_or_else(|_| "unknown".into())
+}
+
+/// Sets the size of the training thread pool (once per process).
+pub fn init_threads(threads: Option<usize>) -> Result<()> {
+    if let Some(n) = threads {
+        if n == 0 {
+            bail!("--threads must be at least 1");
+        }
+        rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("cannot start the thread pool")?;
+    }
+    Ok(())
+}
+
+/// Peak resident set size of this process (Linux's VmHWM), in MB.
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 =
+        status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kb / 1024.0)
+}
