@@ -1,8 +1,8 @@
 //! Epoch order and mini-batches: a seeded shuffle per epoch that is the same on every machine,
 //! consecutive batches of that order, and gathering a batch's images into a reused buffer.
 
-use crate::split::Split;
 use crate::rng::{purpose, rng_for};
+use crate::split::Split;
 use rand::Rng;
 
 /// The order in which an epoch visits samples `0..n`: a Fisher–Yates shuffle driven by the

@@ -15,10 +15,10 @@ pub mod synthetic;
 
 pub use batch::{batch_count, batches, epoch_order, gather, gather_labels};
 pub use dataset::load;
-pub use split::{Dataset, Split};
 pub use error::DataError;
 pub use grid::write_grid_png;
 pub use idx::{IMAGE_COLS, IMAGE_PIXELS, IMAGE_ROWS};
 pub use info::{dataset_info, DatasetInfo};
 pub use noise::corrupt;
 pub use rng::{rng_for, weights_rng};
+pub use split::{Dataset, Split};

@@ -68,4 +68,3 @@ pub struct Dataset {
     /// The files read, in [`FILE_NAMES`] order (empty for synthetic data).
     pub sources: Vec<PathBuf>,
 }
-

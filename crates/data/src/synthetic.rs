@@ -7,9 +7,9 @@
 //! first ones. All arithmetic is f32 `+ - × ÷ sqrt`, which IEEE 754 specifies exactly, so the
 //! images are bit-identical on every machine.
 
-use crate::split::{Dataset, Split};
 use crate::idx::{IMAGE_COLS, IMAGE_PIXELS, IMAGE_ROWS};
 use crate::rng::{purpose, rng_for};
+use crate::split::{Dataset, Split};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 

@@ -1,10 +1,11 @@
 //! Forward and backward passes of each convolution layer of the tutorial model, alone, at the
 //! tutorial's batch sizes: `cargo bench -p nn --bench layers`. Regressions in the kernels show up
 //! here without the noise of a whole training step (`runner bench` times those).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test may stop at a broken assumption
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use nn::kernel::{Geometry, Padding};
 use nn::kernel::layer::{backward, forward, LayerShape};
+use nn::kernel::{Geometry, Padding};
 use std::hint::black_box;
 
 fn layers() -> Vec<(&'static str, LayerShape)> {

@@ -13,6 +13,7 @@
 //! float32 with different summation orders (gemm blocking vs. oneDNN); measured differences are
 //! ~1e-6 of scale, so 1e-4 leaves margin across instruction sets while still failing on any
 //! layout, padding or formula mistake (those give errors of order 1e-1 or more).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test may stop at a broken assumption
 
 use dfdx::prelude::*;
 use nn::checkpoint::{load_weights, read_f32};

@@ -4,6 +4,7 @@
 //! finishes in about 15 iterations, while the codes of a trained conv model take about 270; so the
 //! cost of a fixed 100 iterations is timed too (a pass over the data each). `examples/
 //! dataset_baselines.rs` times real data.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test may stop at a broken assumption
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use probe::{linear_probe, Pca, ProbeOptions};

@@ -3,16 +3,14 @@
 //! space, its first two principal components otherwise), one colour per class, the classes named
 //! in a legend beside the plot. Drawn from the CSV alone, so the report needs no model.
 
+use crate::draw::{register_font, tick, write_png, PALETTE};
 use crate::error::ReportError;
 use crate::load::SweepResults;
-use results::SweepDir;
-use crate::draw::{register_font, tick, write_png, PALETTE};
 use plotters::backend::RGBPixel;
 use plotters::prelude::*;
 use polars::prelude::PolarsError;
+use results::SweepDir;
 use std::path::{Path, PathBuf};
-
-/// What `training` names the file (`train::LATENT_FILE`; the report does not depend on training).
 
 /// Width of the legend beside the plot, in pixels.
 const LEGEND_WIDTH: u32 = 190;
@@ -65,8 +63,11 @@ pub fn latent_plots(sweep: &SweepResults, width: u32, height: u32) -> Result<Vec
     let mut written = Vec::new();
     for i in 0..runs.height() {
         let (Some(id), Some("completed")) = (ids.get(i), statuses.get(i)) else { continue };
-        let Some(csv) =
-            sweep.sources.iter().map(|s| SweepDir { dir: s.dir.clone() }.run_dir(id).latent_csv()).find(|p| p.is_file())
+        let Some(csv) = sweep
+            .sources
+            .iter()
+            .map(|s| SweepDir { dir: s.dir.clone() }.run_dir(id).latent_csv())
+            .find(|p| p.is_file())
         else {
             continue;
         };

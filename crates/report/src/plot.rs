@@ -461,4 +461,3 @@ where
         .map_err(|e| err(&e))?;
     Ok(())
 }
-

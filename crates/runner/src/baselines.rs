@@ -4,8 +4,8 @@
 //! the report its "does the auto-encoder beat PCA?" context. A baseline that fails is reported and
 //! skipped: it never stops the runs.
 
-use crate::progress::Display;
 use crate::plan::{Datasets, Planned};
+use crate::progress::Display;
 use anyhow::Result;
 use data::{Dataset, IMAGE_PIXELS};
 use results::baseline::{data_key, file_name};

@@ -36,7 +36,11 @@ impl DataKeys {
             problems.add("data.dataset", format!("is required; one of {DATASET_CHOICES}"));
             return None;
         };
-        Some(DataConfig { dataset, train_limit: self.train_limit.map(|v| v.0), test_limit: self.test_limit.map(|v| v.0) })
+        Some(DataConfig {
+            dataset,
+            train_limit: self.train_limit.map(|v| v.0),
+            test_limit: self.test_limit.map(|v| v.0),
+        })
     }
 }
 

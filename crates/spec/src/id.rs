@@ -3,10 +3,10 @@
 
 use crate::config::RunConfig;
 use crate::data::DataConfig;
+use crate::error::SpecError;
 use crate::model::ModelConfig;
 use crate::noise::Noise;
 use crate::train::TrainConfig;
-use crate::error::SpecError;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -66,12 +66,7 @@ impl RunFile {
     }
 
     pub fn config(&self) -> RunConfig {
-        RunConfig {
-            data: self.data.clone(),
-            model: self.model.clone(),
-            train: self.train.clone(),
-            noise: self.noise,
-        }
+        RunConfig { data: self.data.clone(), model: self.model.clone(), train: self.train.clone(), noise: self.noise }
     }
 
     pub fn to_toml(&self) -> String {

@@ -427,8 +427,9 @@ impl TryFrom<ModelWire> for ModelConfig {
         if let Some(key) = w.unknown.keys().next() {
             return Err(format!("unknown key `model.{key}`"));
         }
-        let kind = Kind::from_columns(w.kind, &w.settings)
-            .map_err(|wrong| wrong.into_iter().map(|(k, m)| format!("`model.{k}` {m}")).collect::<Vec<_>>().join("; "))?;
+        let kind = Kind::from_columns(w.kind, &w.settings).map_err(|wrong| {
+            wrong.into_iter().map(|(k, m)| format!("`model.{k}` {m}")).collect::<Vec<_>>().join("; ")
+        })?;
         let hidden = w.hidden.map_or(Hidden::Default, Hidden::Given);
         let config = ModelConfig { architecture: w.architecture, latent_dim: w.latent_dim, hidden, kind };
         match config.check().into_iter().next() {

@@ -209,7 +209,9 @@ impl TryFrom<TrainWire> for TrainConfig {
         let optimizer = match (w.optimizer, w.momentum) {
             (OptimizerName::Sgd, m) => Optimizer::Sgd { momentum: m.unwrap_or(DEFAULT_SGD_MOMENTUM) },
             (OptimizerName::Adam, None) => Optimizer::Adam,
-            (OptimizerName::Adam, Some(_)) => return Err("`train.momentum` applies to `optimizer = \"sgd\"` only".into()),
+            (OptimizerName::Adam, Some(_)) => {
+                return Err("`train.momentum` applies to `optimizer = \"sgd\"` only".into())
+            }
         };
         let probe = match (w.probe, w.probe_every) {
             (false, 0) => Probe::Off,

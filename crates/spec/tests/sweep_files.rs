@@ -1,6 +1,7 @@
 //! Sweep-file parsing, validation and expansion, as a user writes them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test may stop at a broken assumption
 
-use spec::{parse, Architecture, Hidden, Kind, KindName, Noise, Override, Probe, SpecError, Sparsity, VaeSettings};
+use spec::{parse, Architecture, Hidden, Kind, KindName, Noise, Override, Probe, Sparsity, SpecError, VaeSettings};
 use std::path::Path;
 
 const FILE: &str = "experiments/test.toml";
@@ -335,7 +336,11 @@ fn model_kinds_resolve_their_own_keys_with_defaults() {
     let m = &ok(&format!("{base}kind = \"contractive\"\n")).runs[0].config.model;
     assert_eq!(m.kind, Kind::Contractive { weight: 1e-4 });
     let m = &ok(&format!("{base}kind = \"stacked\"\npretrain_epochs = 2\n")).runs[0].config.model;
-    assert_eq!((m.kind, m.pretrain_phases()), (Kind::Stacked { pretrain_epochs: 2 }, 3), "two hidden layers and the code");
+    assert_eq!(
+        (m.kind, m.pretrain_phases()),
+        (Kind::Stacked { pretrain_epochs: 2 }, 3),
+        "two hidden layers and the code"
+    );
     let c = &ok(&format!("{base}kind = \"stacked\"\npretrain_epochs = 2\n[train]\nepochs = 3\n")).runs[0].config;
     assert_eq!(c.total_epochs(), 3 * 2 + 3);
     let m = &ok(&format!("{base}kind = \"vae\"\n")).runs[0].config.model;

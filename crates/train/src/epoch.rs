@@ -78,18 +78,24 @@ pub(crate) struct Buffers {
     draws: Vec<f32>,
 }
 
-/// Trains one epoch (1-based) of `phase`; `draws` is the purpose of the objective's standard
-/// normal draws.
+/// What every epoch of a run trains on.
+pub(crate) struct Inputs<'a> {
+    pub config: &'a RunConfig,
+    pub dataset: &'a Dataset,
+    /// The purpose of the objective's standard normal draws.
+    pub draws: u64,
+}
+
+/// Trains one epoch (1-based) of `phase`.
 pub(crate) fn train_epoch(
     trainer: &mut Trainer,
-    config: &RunConfig,
-    dataset: &Dataset,
+    inputs: &Inputs<'_>,
     phase: Phase,
     epoch: usize,
-    draws: u64,
     buffers: &mut Buffers,
     observer: &mut dyn Observer,
 ) -> Result<Trained, nn::NnError> {
+    let Inputs { config, dataset, draws } = *inputs;
     let train = &dataset.train;
     let seed = config.train.seed;
     let batch_size = config.train.batch_size;
@@ -97,15 +103,15 @@ pub(crate) fn train_epoch(
     let order = data::batch::phase_order(train.len(), seed, epoch as u64, phase.order_stream());
     let batches = data::batch::batch_count(order.len(), batch_size);
     let (mut loss_sum, mut penalty_sum) = (0.0f64, 0.0f64);
-    let Buffers { clean, inputs, draws: noise } = buffers;
+    let Buffers { clean, inputs: corrupted, draws: noise } = buffers;
     for (bi, idx) in data::batch::batches(&order, batch_size).enumerate() {
         data::batch::gather(train, idx, clean);
         let x = if config.noise.is_none() {
             &*clean
         } else {
-            inputs.resize(clean.len(), 0.0);
-            corrupt(&config.noise, clean, inputs, &mut phase.noise_stream(seed, epoch as u64, bi));
-            &*inputs
+            corrupted.resize(clean.len(), 0.0);
+            corrupt(&config.noise, clean, corrupted, &mut phase.noise_stream(seed, epoch as u64, bi));
+            &*corrupted
         };
         let (total, reconstruction, penalty) = match phase {
             Phase::Pretrain { layer } => {

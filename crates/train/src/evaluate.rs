@@ -49,7 +49,12 @@ impl<'a> Evaluation<'a> {
 
     /// The test metrics of `model` cut at `depth` (a stacked run's pre-training; `None` for the
     /// whole model). `likelihood`: also estimate a VAE's log-likelihood (after the last epoch).
-    pub(crate) fn run(&self, model: &Model, depth: Option<usize>, likelihood: bool) -> Result<TestMetrics, nn::NnError> {
+    pub(crate) fn run(
+        &self,
+        model: &Model,
+        depth: Option<usize>,
+        likelihood: bool,
+    ) -> Result<TestMetrics, nn::NnError> {
         let test = &self.dataset.test.images;
         let started = Instant::now();
         let sums = model.evaluate(test, test, depth)?;
@@ -68,14 +73,21 @@ impl<'a> Evaluation<'a> {
             Some(v) if likelihood => {
                 let started = Instant::now();
                 let images = v.nll_images.min(self.dataset.test.len());
-                let log_p = vae::log_likelihood(model, self.loss, &test[..images * nn::IMAGE_LEN], v.nll_samples, |i, e| {
-                    test_draws(i, 1, e)
-                })?;
+                let log_p =
+                    vae::log_likelihood(model, self.loss, &test[..images * nn::IMAGE_LEN], v.nll_samples, |i, e| {
+                        test_draws(i, 1, e)
+                    })?;
                 Some(Timed { value: -log_p / images.max(1) as f64, seconds: started.elapsed().as_secs_f64() })
             }
             _ => None,
         };
-        Ok(TestMetrics { test: reconstruction(sums), noisy_test: noisy, vae, nll, seconds: started.elapsed().as_secs_f64() })
+        Ok(TestMetrics {
+            test: reconstruction(sums),
+            noisy_test: noisy,
+            vae,
+            nll,
+            seconds: started.elapsed().as_secs_f64(),
+        })
     }
 }
 

@@ -18,7 +18,7 @@ pub use outputs::{manifold, prior_samples, write_image_grid, MANIFOLD_SIDE, SAMP
 pub use setup::{model_spec, trainer};
 
 use data::Dataset;
-use epoch::{train_epoch, Buffers, Phase, Trained};
+use epoch::{train_epoch, Buffers, Inputs, Phase, Trained};
 use evaluate::{Codes, Evaluation};
 use spec::metrics::EpochMetrics;
 use spec::{MetricRow, RunConfig, RunDir};
@@ -86,6 +86,7 @@ pub fn run(info: &RunInfo<'_>, dataset: &Dataset, observer: &mut dyn Observer) -
     let mut trainer = setup::trainer(config).map_err(model_err)?;
     let evaluation = Evaluation::new(dataset, trainer.loss, &config.noise, kind.vae);
     let mut buffers = Buffers::default();
+    let inputs = Inputs { config, dataset, draws: kind.draws };
 
     // A stacked run's greedy pre-training: encoder layer k and its mirror as a shallow
     // auto-encoder, k = 1, 2, …, each evaluated as the model cut at depth k.
@@ -100,8 +101,8 @@ pub fn run(info: &RunInfo<'_>, dataset: &Dataset, observer: &mut dyn Observer) -
     let mut test_codes = None;
     for (phase, epochs) in phases {
         for epoch in 1..=epochs {
-            let trained = train_epoch(&mut trainer, config, dataset, phase, epoch, kind.draws, &mut buffers, observer)
-                .map_err(model_err)?;
+            let trained =
+                train_epoch(&mut trainer, &inputs, phase, epoch, &mut buffers, observer).map_err(model_err)?;
             let training = match trained {
                 Trained::Epoch(t) => t,
                 Trained::Diverged(reason) => return Ok(Outcome::Diverged { epoch, reason }),
@@ -171,9 +172,9 @@ mod tests {
     use super::*;
     use nn::kind::contractive::Contraction;
     use nn::Head;
-    use std::path::Path;
     use spec::layout::{LATENT_CSV, MANIFOLD, SAMPLES};
     use spec::*;
+    use std::path::Path;
 
     struct Collect(Vec<MetricRow>, usize);
     impl Observer for Collect {
@@ -400,13 +401,20 @@ mod tests {
         let mut c = kind_config(Architecture::Dense, KindName::Contractive);
         c.model.hidden = Hidden::Given(Vec::new());
         let t = trainer(&c).unwrap();
-        assert_eq!((t.model.head(), Contraction::of(&t.model), t.noise_len(16)), (Head::Sigmoid, Contraction::Exact, 0));
+        assert_eq!(
+            (t.model.head(), Contraction::of(&t.model), t.noise_len(16)),
+            (Head::Sigmoid, Contraction::Exact, 0)
+        );
         let (outcome, rows, _) = train(&c, None);
         assert!(matches!(outcome, Outcome::Completed { .. }));
         assert!(rows.iter().all(|r| r.penalty.is_some_and(|p| p > 0.0)));
         for arch in [Architecture::Dense, Architecture::Conv] {
             let t = trainer(&kind_config(arch, KindName::Contractive)).unwrap();
-            assert_eq!((t.model.head(), Contraction::of(&t.model)), (Head::Linear, Contraction::Hutchinson), "{arch:?}");
+            assert_eq!(
+                (t.model.head(), Contraction::of(&t.model)),
+                (Head::Linear, Contraction::Hutchinson),
+                "{arch:?}"
+            );
             assert_eq!(t.noise_len(16), 16 * nn::IMAGE_LEN, "{arch:?}: one probe per image");
         }
     }

@@ -30,11 +30,8 @@ pub(crate) fn write(
     test_codes: Option<Vec<f32>>,
 ) -> Result<(), TrainError> {
     let run = info.run_id;
-    let out_err = |path: &Path, message: String| TrainError::Output {
-        run: run.to_string(),
-        path: path.to_path_buf(),
-        message,
-    };
+    let out_err =
+        |path: &Path, message: String| TrainError::Output { run: run.to_string(), path: path.to_path_buf(), message };
     let model_err = |cause| TrainError::Model { run: run.to_string(), cause };
     let ckpt = dir.checkpoint();
     let meta = [

@@ -61,7 +61,14 @@ pub trait Objective: std::fmt::Debug + Send + Sync {
 pub struct Reconstruction;
 
 impl Objective for Reconstruction {
-    fn terms(&self, model: &Model, x: Images<Taped>, targets: &[f32], loss: LossKind, _: &[f32]) -> Result<Terms, NnError> {
+    fn terms(
+        &self,
+        model: &Model,
+        x: Images<Taped>,
+        targets: &[f32],
+        loss: LossKind,
+        _: &[f32],
+    ) -> Result<Terms, NnError> {
         Ok(Terms { reconstruction: loss.mean(model.forward(x)?, targets)?, penalty: None })
     }
 

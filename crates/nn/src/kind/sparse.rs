@@ -28,7 +28,14 @@ impl Objective for SparseL1 {
         deterministic(model)
     }
 
-    fn terms(&self, model: &Model, x: Images<Taped>, targets: &[f32], loss: LossKind, _: &[f32]) -> Result<Terms, NnError> {
+    fn terms(
+        &self,
+        model: &Model,
+        x: Images<Taped>,
+        targets: &[f32],
+        loss: LossKind,
+        _: &[f32],
+    ) -> Result<Terms, NnError> {
         // The code is consumed by the decoder and by the penalty: the penalty gets a copy with
         // its own tape, which the final sum merges back (dfdx runs the merged backward ops in
         // creation order, so the code's gradient is complete before the encoder's ops run).
@@ -50,7 +57,14 @@ impl Objective for SparseKl {
         Ok(())
     }
 
-    fn terms(&self, model: &Model, x: Images<Taped>, targets: &[f32], loss: LossKind, _: &[f32]) -> Result<Terms, NnError> {
+    fn terms(
+        &self,
+        model: &Model,
+        x: Images<Taped>,
+        targets: &[f32],
+        loss: LossKind,
+        _: &[f32],
+    ) -> Result<Terms, NnError> {
         let h = model.encode(x)?; // [b, latent] in (0, 1)
         let penalty = kl_sparsity(h.with_empty_tape(), self.target, self.weight)?;
         Ok(Terms { reconstruction: loss.mean(model.decode(h)?, targets)?, penalty: Some(penalty) })

@@ -26,9 +26,10 @@ impl Objective for Vae {
         }
         match model.head() {
             Head::Gaussian => Ok(()),
-            other => {
-                Err(NnError::Config(format!("the VAE objective needs a Gaussian head, the model has a {} code", other.name())))
-            }
+            other => Err(NnError::Config(format!(
+                "the VAE objective needs a Gaussian head, the model has a {} code",
+                other.name()
+            ))),
         }
     }
 

@@ -18,7 +18,14 @@ pub struct DenseLayer {
 }
 
 impl DenseLayer {
-    pub(crate) fn new(dev: &Cpu, name: &str, inputs: usize, outputs: usize, activation: Activation, rng: &mut ChaCha8Rng) -> Self {
+    pub(crate) fn new(
+        dev: &Cpu,
+        name: &str,
+        inputs: usize,
+        outputs: usize,
+        activation: Activation,
+        rng: &mut ChaCha8Rng,
+    ) -> Self {
         Self {
             kernel: Param::glorot(dev, format!("{name}.kernel"), &[inputs, outputs], rng),
             bias: Param::zeros(dev, format!("{name}.bias"), &[outputs]),
@@ -164,4 +171,3 @@ impl DenseAutoEncoder {
         Ok(h.try_reshape_like(&(b, Const::<IMAGE_LEN>))?) // [b, 784] logits
     }
 }
-

@@ -322,4 +322,3 @@ mod tests {
         assert_eq!(a, b);
     }
 }
-

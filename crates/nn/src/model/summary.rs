@@ -69,4 +69,3 @@ impl<'a> LayerRef<'a> {
         }
     }
 }
-

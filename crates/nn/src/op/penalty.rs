@@ -7,8 +7,8 @@
 //! the gradients do not depend on the thread count.
 
 use crate::error::NnError;
-use crate::op::add_scaled;
 use crate::model::param::Param;
+use crate::op::add_scaled;
 use dfdx::prelude::*;
 
 /// Clamp of the batch-mean activation in the KL sparsity term, so that a saturated unit gives a

@@ -13,8 +13,8 @@
 
 use crate::error::NnError;
 use crate::kernel::layer::{self, LayerShape};
-use crate::op::add;
 use crate::model::param::Param;
+use crate::op::add;
 use dfdx::prelude::*;
 use rayon::prelude::*;
 use std::cell::RefCell;

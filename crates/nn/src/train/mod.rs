@@ -107,7 +107,12 @@ impl Trainer {
 
     /// The loss of a batch and its gradient for every parameter, in [`Model::params`] order, with
     /// the step's standard normal draws ([`Trainer::noise_len`]).
-    pub fn gradients(&self, inputs: &[f32], targets: &[f32], noise: &[f32]) -> Result<(StepLoss, Vec<Vec<f32>>), NnError> {
+    pub fn gradients(
+        &self,
+        inputs: &[f32],
+        targets: &[f32],
+        noise: &[f32],
+    ) -> Result<(StepLoss, Vec<Vec<f32>>), NnError> {
         let (loss, mut grads) = self.loss_and_grads(inputs, targets, noise)?;
         let mut out = Vec::new();
         for p in self.model.params() {
@@ -246,7 +251,13 @@ mod tests {
         assert!(t.step(&images(1), &images(2), &[]).is_err());
     }
 
-    fn kind_trainer(arch: Architecture, hidden: Vec<usize>, latent: usize, head: Head, objective: Box<dyn Objective>) -> Trainer {
+    fn kind_trainer(
+        arch: Architecture,
+        hidden: Vec<usize>,
+        latent: usize,
+        head: Head,
+        objective: Box<dyn Objective>,
+    ) -> Trainer {
         let spec = ModelSpec { architecture: arch, latent_dim: latent, hidden, head };
         Trainer::with_objective(model(&spec, 1), LossKind::Bce, OptimizerKind::adam(1e-3), objective).unwrap()
     }
