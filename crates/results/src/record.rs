@@ -225,10 +225,13 @@ impl RunRow {
     }
 }
 
-/// The current time as RFC 3339 UTC (`2026-11-28T19:02:30Z`), without a date-time dependency.
+/// The current time as RFC 3339 UTC with milliseconds (`2026-11-28T19:02:30.125Z`), without a
+/// date-time dependency. Milliseconds, because many short runs end within one second and their
+/// order (and a run's duration in a scale benchmark) should still show.
 pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    rfc3339(secs)
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = rfc3339(now.as_secs());
+    format!("{}.{:03}Z", secs.trim_end_matches('Z'), now.subsec_millis())
 }
 
 fn rfc3339(secs: u64) -> String {
@@ -257,5 +260,10 @@ mod tests {
         // `date -u -d @1795892550 +%FT%TZ`
         assert_eq!(rfc3339(1_795_892_550), "2026-11-28T19:02:30Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        let now = now_rfc3339();
+        assert!(
+            now.len() == "2026-11-28T19:02:30.125Z".len() && now.ends_with('Z') && now.as_bytes()[19] == b'.',
+            "{now}"
+        );
     }
 }

@@ -124,6 +124,12 @@ pub struct SweepArgs {
     pub no_baselines: bool,
     #[command(flatten)]
     pub threads: Threads,
+    /// Runs trained at once: a number, or `auto` (one per thread, at most one per run, fewer when
+    /// the runs' estimated memory exceeds half of what is available). The --threads are split
+    /// evenly among the jobs, the remainder one each to the first jobs (5 threads, 2 jobs: 3 + 2).
+    /// Results do not depend on it
+    #[arg(long, default_value = "auto", value_name = "N|auto")]
+    pub jobs: String,
     /// Progress display
     #[arg(long, value_enum, default_value_t = Progress::Auto)]
     pub progress: Progress,

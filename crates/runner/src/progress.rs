@@ -1,5 +1,7 @@
-//! Progress of a sweep: indicatif bars on a terminal (runs, epochs, batches with loss and
-//! samples/s), one plain line per epoch otherwise (CI logs), or nothing.
+//! Progress of a sweep: indicatif bars on a terminal (the runs done, and one line per run being
+//! trained: its epoch, batch, loss and samples/s), one plain line per epoch otherwise (CI logs;
+//! each line names its run, so the lines of runs trained at once stay readable), or nothing.
+//! Every method takes `&self`: the jobs of a sweep report from their own threads.
 
 use crate::cli::Progress;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -11,7 +13,7 @@ pub struct Display {
 }
 
 enum Mode {
-    Bars { multi: MultiProgress, runs: ProgressBar, epochs: ProgressBar, batches: ProgressBar },
+    Bars { multi: MultiProgress, runs: ProgressBar, slots: Vec<ProgressBar> },
     Plain,
     Quiet,
 }
@@ -21,7 +23,8 @@ fn style(template: &str) -> ProgressStyle {
 }
 
 impl Display {
-    pub fn new(progress: Progress, total_runs: usize) -> Self {
+    /// A display for `total_runs` runs trained by `jobs` jobs at once.
+    pub fn new(progress: Progress, total_runs: usize, jobs: usize) -> Self {
         let bars = match progress {
             Progress::Auto => std::io::stderr().is_terminal(),
             Progress::Bars => true,
@@ -30,11 +33,13 @@ impl Display {
         let mode = if bars {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
             let runs = multi
-                .add(ProgressBar::new(total_runs as u64).with_style(style("runs    {bar:30} {pos}/{len} {wide_msg}")));
-            let epochs = multi.add(ProgressBar::new(0).with_style(style("epochs  {bar:30} {pos}/{len} {wide_msg}")));
-            let batches = multi
-                .add(ProgressBar::new(0).with_style(style("batches {bar:30} {pos}/{len} {msg} [{elapsed_precise}]")));
-            Mode::Bars { multi, runs, epochs, batches }
+                .add(ProgressBar::new(total_runs as u64).with_style(style("runs   {bar:30} {pos}/{len} {wide_msg}")));
+            let slots = (0..jobs.max(1))
+                .map(|_| {
+                    multi.add(ProgressBar::new(0).with_style(style("  {prefix:<28} {bar:20} {pos}/{len} {wide_msg}")))
+                })
+                .collect();
+            Mode::Bars { multi, runs, slots }
         } else if progress == Progress::None {
             Mode::Quiet
         } else {
@@ -54,50 +59,79 @@ impl Display {
         }
     }
 
-    pub fn start_run(&self, label: &str, epochs: usize) {
-        if let Mode::Bars { runs, epochs: e, .. } = &self.mode {
-            runs.set_message(label.to_string());
-            e.set_length(epochs as u64);
-            e.set_position(0);
-        }
+    /// The progress line of job `job`.
+    pub fn slot(&self, job: usize) -> Slot<'_> {
+        Slot { display: self, job }
     }
 
-    pub fn end_run(&self) {
+    /// A run that needed no training (already completed, or another process's).
+    pub fn skip_run(&self) {
         if let Mode::Bars { runs, .. } = &self.mode {
             runs.inc(1);
-        }
-    }
-
-    pub fn skip_run(&self) {
-        self.end_run();
-    }
-
-    pub fn batch(&self, epoch: usize, batch: usize, batches: usize, loss: f32, samples: usize, since: Instant) {
-        if let Mode::Bars { batches: b, epochs, .. } = &self.mode {
-            if batch == 1 {
-                b.set_length(batches as u64);
-                epochs.set_message(format!("epoch {epoch}"));
-            }
-            b.set_position(batch as u64);
-            let rate = samples as f64 / since.elapsed().as_secs_f64().max(1e-9);
-            b.set_message(format!("loss {loss:.4}  {rate:.0} samples/s"));
-        }
-    }
-
-    pub fn epoch(&self, text: &str) {
-        match &self.mode {
-            Mode::Bars { epochs, .. } => {
-                epochs.inc(1);
-                epochs.set_message(text.to_string());
-            }
-            Mode::Plain => eprintln!("{text}"),
-            Mode::Quiet => {}
         }
     }
 
     pub fn finish(&self) {
         if let Mode::Bars { multi, .. } = &self.mode {
             let _ = multi.clear();
+        }
+    }
+}
+
+/// One job's line: the run it trains.
+pub struct Slot<'a> {
+    display: &'a Display,
+    job: usize,
+}
+
+impl Slot<'_> {
+    fn bar(&self) -> Option<&ProgressBar> {
+        match &self.display.mode {
+            Mode::Bars { slots, .. } => slots.get(self.job),
+            _ => None,
+        }
+    }
+
+    /// A line that stays, as [`Display::line`].
+    pub fn line(&self, text: &str) {
+        self.display.line(text);
+    }
+
+    pub fn start_run(&self, label: &str, epochs: usize) {
+        if let Some(b) = self.bar() {
+            b.set_prefix(label.chars().take(28).collect::<String>());
+            b.set_length(epochs as u64);
+            b.set_position(0);
+            b.set_message("starting");
+        }
+    }
+
+    pub fn batch(&self, epoch: usize, batch: usize, batches: usize, loss: f32, samples: usize, since: Instant) {
+        if let Some(b) = self.bar() {
+            let rate = samples as f64 / since.elapsed().as_secs_f64().max(1e-9);
+            b.set_message(format!("epoch {epoch} batch {batch}/{batches} loss {loss:.4} {rate:.0} samples/s"));
+        }
+    }
+
+    /// An epoch's line: shown in full in plain mode, as the job's message with bars.
+    pub fn epoch(&self, text: &str) {
+        match &self.display.mode {
+            Mode::Bars { .. } => {
+                if let Some(b) = self.bar() {
+                    b.inc(1);
+                }
+            }
+            Mode::Plain => eprintln!("{text}"),
+            Mode::Quiet => {}
+        }
+    }
+
+    pub fn end_run(&self) {
+        if let Mode::Bars { runs, .. } = &self.display.mode {
+            runs.inc(1);
+        }
+        if let Some(b) = self.bar() {
+            b.set_message("");
         }
     }
 }

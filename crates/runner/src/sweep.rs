@@ -4,20 +4,174 @@
 use crate::cli::SweepArgs;
 use crate::env::{init_threads, provenance};
 use crate::plan::{load_sweep, parse_shard, plan, Datasets, Planned};
-use crate::progress::Display;
-use anyhow::{Context, Result};
+use crate::progress::{Display, Slot};
+use anyhow::{bail, Context as _, Result};
 use data::Dataset;
 use results::{RunRecord, SweepDir};
 use spec::{MetricRow, RunFile, RunStatus, Sweep};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
-#[derive(Default)]
-struct Tally {
-    completed: usize,
-    skipped: usize,
-    diverged: usize,
-    failed: usize,
+/// What happened to the runs a sweep (or a shard, or a search round) was given.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Tally {
+    pub completed: usize,
+    pub skipped: usize,
+    pub diverged: usize,
+    pub failed: usize,
+}
+
+impl Tally {
+    fn add(&mut self, o: Tally) {
+        self.completed += o.completed;
+        self.skipped += o.skipped;
+        self.diverged += o.diverged;
+        self.failed += o.failed;
+    }
+}
+
+/// How many runs train at once, and how the threads are shared among them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Jobs {
+    /// Threads of each job's pool; `len()` jobs.
+    pub threads: Vec<usize>,
+}
+
+impl Jobs {
+    /// `--jobs` (a count or `auto`) and `--threads` for `runs` runs to train: `threads` (default
+    /// all cores) split evenly over the jobs, the remainder one each to the first jobs; `auto`
+    /// takes one job per thread (the models are small: two one-thread runs side by side train
+    /// 1.2–1.5× faster than one run on two threads), at most one per run, and fewer when the
+    /// estimated memory of the runs would exceed half of the memory available.
+    pub fn resolve(jobs: &str, threads: Option<usize>, runs: &[&Planned]) -> Result<Self> {
+        let total = threads.filter(|&t| t > 0).unwrap_or_else(|| rayon::current_num_threads()).max(1);
+        let n = match jobs.trim() {
+            "auto" => {
+                let memory = crate::env::available_memory_mb().map_or(usize::MAX, |available| {
+                    let per_run = runs.iter().map(|p| estimated_run_mb(&p.spec.config)).fold(1.0f64, f64::max);
+                    ((available / 2.0) / per_run).floor().max(1.0) as usize
+                });
+                total.min(runs.len().max(1)).min(memory)
+            }
+            other => match other.parse::<usize>() {
+                Ok(n) if n >= 1 => n,
+                _ => bail!("--jobs {other:?}: expected a number ≥ 1 or `auto`"),
+            },
+        };
+        if n > total {
+            bail!("--jobs {n} exceeds the {total} threads (--threads): every job needs at least one");
+        }
+        Ok(Self { threads: (0..n).map(|k| total / n + usize::from(k < total % n)).collect() })
+    }
+
+    pub fn len(&self) -> usize {
+        self.threads.len()
+    }
+}
+
+/// A run's peak memory in MB, roughly: measured with `runner bench` at batch 100 and 1000 (conv:
+/// 84 and 290 MB; dense 512-256: 40 and 110 MB), beside the dataset that the jobs share.
+fn estimated_run_mb(config: &spec::RunConfig) -> f64 {
+    let per_sample = match config.model.architecture {
+        spec::Architecture::Conv => 0.23,
+        spec::Architecture::Dense => 0.08,
+    };
+    60.0 + per_sample * config.train.batch_size as f64
+}
+
+/// What the jobs that train a list of runs share.
+pub struct Context<'a> {
+    pub sweep: &'a Sweep,
+    pub store: &'a SweepDir,
+    pub datasets: &'a Datasets,
+    pub display: &'a Display,
+    /// Retrain runs that completed (or diverged) before.
+    pub force: bool,
+}
+
+/// Trains `runs` with `jobs` jobs, each taking the next run in order when it is free. Results
+/// do not depend on the job count: every run trains alone in its job's thread pool, and the
+/// kernels give the same bits whatever a pool's size. Errors of the results store (which cannot
+/// record anything) stop the jobs from taking new runs and are returned; runs already being
+/// trained finish first.
+pub fn train_runs(runs: &[&Planned], jobs: &Jobs, ctx: &Context<'_>) -> Result<Tally> {
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let first_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    let tally = Mutex::new(Tally::default());
+    std::thread::scope(|scope| {
+        for (k, &threads) in jobs.threads.iter().enumerate() {
+            let (next, stop, first_error, tally) = (&next, &stop, &first_error, &tally);
+            scope.spawn(move || {
+                let fail = |e: anyhow::Error| {
+                    stop.store(true, Ordering::SeqCst);
+                    if let Ok(mut slot) = first_error.lock() {
+                        slot.get_or_insert(e);
+                    }
+                };
+                let pool = match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+                    Ok(pool) => pool,
+                    Err(e) => return fail(anyhow::anyhow!("cannot start the thread pool of job {k}: {e}")),
+                };
+                let slot = ctx.display.slot(k);
+                while !stop.load(Ordering::SeqCst) {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(p) = runs.get(i) else { break };
+                    match pool.install(|| process(p, ctx, &slot)) {
+                        Ok(t) => {
+                            if let Ok(mut total) = tally.lock() {
+                                total.add(t);
+                            }
+                        }
+                        Err(e) => fail(e),
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = first_error.into_inner().ok().flatten() {
+        return Err(e);
+    }
+    tally.into_inner().map_err(|_| anyhow::anyhow!("a job stopped while counting runs"))
+}
+
+/// Trains one run unless it is another process's, or done and not to be redone.
+fn process(p: &Planned, ctx: &Context<'_>, slot: &Slot<'_>) -> Result<Tally> {
+    let (store, display) = (ctx.store, ctx.display);
+    let mut t = Tally::default();
+    // Take the run before reading its record: a shard of another count may be training it, or
+    // may have just finished it.
+    let Some(lock) = store.lock_run(&p.id)? else {
+        t.skipped += 1;
+        display.line(&format!("{} {}: being trained by another process, skipped", p.id, p.spec.label()));
+        display.skip_run();
+        return Ok(t);
+    };
+    match store.record(&p.id).map(|r| r.status) {
+        Some(RunStatus::Completed) if !ctx.force => {
+            t.skipped += 1;
+            display.line(&format!("{} {}: already completed, skipped", p.id, p.spec.label()));
+            display.skip_run();
+            return Ok(t);
+        }
+        Some(RunStatus::Diverged) if !ctx.force => {
+            t.diverged += 1;
+            display.line(&format!("{} {}: diverged before, skipped (--force retrains it)", p.id, p.spec.label()));
+            display.skip_run();
+            return Ok(t);
+        }
+        _ => {}
+    }
+    let dataset = ctx.datasets.get(&p.dataset)?;
+    match train_one(ctx.sweep, p, dataset, store, slot, lock)? {
+        RunStatus::Completed => t.completed += 1,
+        RunStatus::Diverged => t.diverged += 1,
+        RunStatus::Failed | RunStatus::Running => t.failed += 1,
+    }
+    slot.end_run();
+    Ok(t)
 }
 
 pub fn run(args: SweepArgs) -> Result<ExitCode> {
@@ -28,6 +182,7 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
     let planned = plan(&sweep, &args.data.data_dir, &mut datasets)?;
     let store = SweepDir::new(&args.results_dir, &sweep.name);
     let mine: Vec<&Planned> = planned.iter().filter(|p| shard.is_none_or(|(i, n)| p.spec.index % n == i)).collect();
+    let jobs = Jobs::resolve(&args.jobs, args.threads.threads, &mine)?;
 
     if args.dry_run {
         print_plan(&sweep, &planned, &mine, &store, shard);
@@ -36,49 +191,26 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
 
     let _lock = store.lock(shard)?;
     store.save_sweep_file(&sweep.source)?;
-    let display = Display::new(args.progress, mine.len());
+    let display = Display::new(args.progress, mine.len(), jobs.len());
     let shard_text = shard.map_or(String::new(), |(i, n)| format!(" (shard {i}/{n})"));
-    display.line(&format!("sweep {}: {} runs{shard_text} → {}", sweep.name, mine.len(), store.dir.display()));
+    let threads = jobs.threads.iter().map(|t| t.to_string()).collect::<Vec<_>>().join("+");
+    display.line(&format!(
+        "sweep {}: {} runs{shard_text}, {} at a time ({threads} threads) → {}",
+        sweep.name,
+        mine.len(),
+        jobs.len(),
+        store.dir.display()
+    ));
     if !args.no_baselines {
         crate::baselines::ensure(&store, &mine, &datasets, &display).context("storing the baselines")?;
     }
 
-    let mut tally = Tally::default();
-    for p in &mine {
-        // Take the run before reading its record: a shard of another count may be training it,
-        // or may have just finished it.
-        let Some(lock) = store.lock_run(&p.id)? else {
-            tally.skipped += 1;
-            display.line(&format!("{} {}: being trained by another process, skipped", p.id, p.spec.label()));
-            display.skip_run();
-            continue;
-        };
-        match store.record(&p.id).map(|r| r.status) {
-            Some(RunStatus::Completed) if !args.force => {
-                tally.skipped += 1;
-                display.line(&format!("{} {}: already completed, skipped", p.id, p.spec.label()));
-                display.skip_run();
-                continue;
-            }
-            Some(RunStatus::Diverged) if !args.force => {
-                tally.diverged += 1;
-                display.line(&format!("{} {}: diverged before, skipped (--force retrains it)", p.id, p.spec.label()));
-                display.skip_run();
-                continue;
-            }
-            _ => {}
-        }
-        let dataset = datasets.get(&p.dataset)?;
-        let status = train_one(&sweep, p, dataset, &store, &display, lock)?;
-        match status {
-            RunStatus::Completed => tally.completed += 1,
-            RunStatus::Diverged => tally.diverged += 1,
-            RunStatus::Failed | RunStatus::Running => tally.failed += 1,
-        }
-        store.rebuild().context("rebuilding the combined results")?;
-        display.end_run();
-    }
-    store.rebuild().context("rebuilding the combined results")?;
+    let ctx = Context { sweep: &sweep, store: &store, datasets: &datasets, display: &display, force: args.force };
+    let tally = train_runs(&mine, &jobs, &ctx)?;
+    // Once, at the end: a run's end writes only its own folder, so a sweep's bookkeeping does not
+    // grow with the runs before it. A sweep killed before this point leaves combined files that
+    // are stale but whole (each is replaced atomically); `runner report` then reads the folders.
+    store.rebuild().context("writing the combined results")?;
     display.finish();
 
     let Tally { completed, skipped, diverged, failed } = tally;
@@ -98,7 +230,7 @@ fn train_one(
     p: &Planned,
     dataset: &Dataset,
     store: &SweepDir,
-    display: &Display,
+    slot: &Slot<'_>,
     lock: results::RunLock,
 ) -> Result<RunStatus> {
     let label = p.spec.label();
@@ -122,7 +254,7 @@ fn train_one(
     };
     let mut writer = store.start_run(&file, record, lock)?;
     let run_dir = writer.dir.clone();
-    display.start_run(&format!("{} {label}", p.id), p.spec.config.total_epochs());
+    slot.start_run(&format!("{} {label}", p.id), p.spec.config.total_epochs());
     let started = Instant::now();
     let info = train::RunInfo {
         run_id: &p.id,
@@ -133,7 +265,7 @@ fn train_one(
     };
     let mut observer = Observer {
         writer: &mut writer,
-        display,
+        slot,
         label: format!("{} {label}", p.id),
         epochs: p.spec.config.train.epochs,
         pretrain_epochs: p.spec.config.model.pretrain_epochs(),
@@ -150,8 +282,8 @@ fn train_one(
     };
     match (&status, &error) {
         (RunStatus::Completed, _) => {}
-        (s, Some(e)) => display.line(&format!("{} {label}: {s}: {e}", p.id)),
-        (s, None) => display.line(&format!("{} {label}: {s}", p.id)),
+        (s, Some(e)) => slot.line(&format!("{} {label}: {s}: {e}", p.id)),
+        (s, None) => slot.line(&format!("{} {label}: {s}", p.id)),
     }
     writer.finish(status, error, seconds)?;
     Ok(status)
@@ -159,7 +291,7 @@ fn train_one(
 
 struct Observer<'a> {
     writer: &'a mut results::RunWriter,
-    display: &'a Display,
+    slot: &'a Slot<'a>,
     label: String,
     epochs: usize,
     /// Epochs of each pre-training phase (`stacked`).
@@ -175,7 +307,7 @@ impl train::Observer for Observer<'_> {
         if batch == 1 {
             self.epoch_started = Instant::now();
         }
-        self.display.batch(epoch, batch, batches, loss, batch * self.batch_size, self.epoch_started);
+        self.slot.batch(epoch, batch, batches, loss, batch * self.batch_size, self.epoch_started);
     }
 
     fn probe(&mut self, _epoch: usize, r: &probe::ProbeResult, seconds: f64) {
@@ -204,7 +336,7 @@ impl train::Observer for Observer<'_> {
             (Some(nll), Some(s)) => format!(" test_nll {nll:.2} ({s:.1} s)"),
             _ => String::new(),
         };
-        self.display.epoch(&format!(
+        self.slot.epoch(&format!(
             "{}{phase} epoch {}/{of}: train_loss {:.4}{penalty} test_bce {:.4} test_mse {:.5} psnr {:.2} dB{noisy}{vae}{nll}, \
              {:.0} samples/s{probe}",
             self.label,

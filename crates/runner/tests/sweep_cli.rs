@@ -399,21 +399,24 @@ fn a_sweep_killed_mid_run_resumes_and_every_run_completes_exactly_once() {
     write(tmp.path(), "sweep.toml", &sweep_text("killed", epochs, &seeds(runs)));
     let sweep_dir = tmp.path().join("results/killed");
 
-    let mut sweep = spawn(tmp.path(), &["sweep", "sweep.toml", "--progress", "none"], &tmp.path().join("first.log"));
+    let args = ["sweep", "sweep.toml", "--jobs", "2", "--threads", "2", "--progress", "none"];
+    let mut sweep = spawn(tmp.path(), &args, &tmp.path().join("first.log"));
     let completed = |dir: &Path| -> Vec<String> {
         run_dirs(dir).into_iter().filter(|id| status(dir, id).as_deref() == Some("completed")).collect()
     };
-    // Killed in the middle of a run that has written some of its epoch rows (after one that
-    // completed), so that the rerun must neither keep nor duplicate those rows.
+    // Killed with two runs in flight, one of which has written some of its epoch rows (after a
+    // run that completed), so that the rerun must neither keep nor duplicate those rows.
     let part_way = |dir: &Path| {
         run_dirs(dir).iter().any(|id| {
             let rows = std::fs::read_to_string(dir.join("runs").join(id).join("metrics.csv")).unwrap_or_default();
             status(dir, id).as_deref() == Some("running") && rows.matches('\n').count() >= 2
         })
     };
-    wait_for(PATIENCE, "a completed run and another one part-way", || {
+    let in_flight =
+        |dir: &Path| run_dirs(dir).iter().filter(|id| status(dir, id).as_deref() == Some("running")).count();
+    wait_for(PATIENCE, "a completed run and two in flight, one part-way", || {
         assert!(sweep.is_running(), "the sweep ended before it could be killed:\n{}", sweep.log());
-        !completed(&sweep_dir).is_empty() && part_way(&sweep_dir)
+        !completed(&sweep_dir).is_empty() && part_way(&sweep_dir) && in_flight(&sweep_dir) == 2
     });
     sweep.kill();
 
@@ -812,9 +815,10 @@ fn the_thread_count_does_not_change_the_metrics() {
     );
     write(tmp.path(), "sweep.toml", &text);
     for n in ["1", "2"] {
+        let dir = format!("t{n}");
         run(
             tmp.path(),
-            &["sweep", "sweep.toml", "--threads", n, "--results-dir", &format!("t{n}"), "--progress", "none"],
+            &["sweep", "sweep.toml", "--threads", n, "--jobs", "1", "--results-dir", &dir, "--progress", "none"],
         )
         .success();
     }
@@ -823,6 +827,32 @@ fn the_thread_count_does_not_change_the_metrics() {
         assert_eq!(run_json(&tmp.path().join("t2/threads"), &id)["provenance"]["threads"], 2);
     }
     run(tmp.path(), &["compare", "t1/threads", "t2/threads"]).success().stdout_has("2 runs identical (bit-exact");
+}
+
+#[test]
+fn runs_trained_at_once_give_the_metrics_of_runs_trained_one_by_one() {
+    let tmp = tempdir();
+    write(tmp.path(), "sweep.toml", &sweep_text("jobs", 2, &seeds(5)));
+    let sweep = |jobs: &str, threads: &str, dir: &str| {
+        let args = ["sweep", "sweep.toml", "--jobs", jobs, "--threads", threads, "--results-dir", dir, "--progress"];
+        run(tmp.path(), &[&args[..], &["plain"]].concat())
+    };
+    sweep("1", "2", "one").success().stderr_has("5 runs, 1 at a time (2 threads)");
+    sweep("2", "2", "two").success().stderr_has("5 runs, 2 at a time (1+1 threads)");
+    sweep("2", "3", "three").success().stderr_has("5 runs, 2 at a time (2+1 threads)");
+    run(tmp.path(), &["compare", "one/jobs", "two/jobs"]).success().stdout_has("5 runs identical (bit-exact");
+    run(tmp.path(), &["compare", "one/jobs", "three/jobs"]).success().stdout_has("5 runs identical (bit-exact");
+    let threads: Vec<u64> = run_dirs(&tmp.path().join("three/jobs"))
+        .iter()
+        .map(|id| run_json(&tmp.path().join("three/jobs"), id)["provenance"]["threads"].as_u64().unwrap())
+        .collect();
+    assert!(threads.iter().all(|t| *t == 1 || *t == 2), "each run records its job's threads: {threads:?}");
+    // Every run once in the combined table.
+    assert_eq!(Csv::read(&tmp.path().join("two/jobs/runs.csv")).rows.len(), 5);
+    // What cannot work is refused before anything is written.
+    sweep("3", "2", "bad").failure().stderr_has("--jobs 3 exceeds the 2 threads");
+    sweep("0", "2", "bad").failure().stderr_has("--jobs \"0\": expected a number ≥ 1 or `auto`");
+    assert!(!tmp.path().join("bad").exists());
 }
 
 // 12. The linear probe, baselines and latent pictures ---------------------------------------------
