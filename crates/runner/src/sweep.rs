@@ -46,7 +46,7 @@ impl Jobs {
     /// 1.2–1.5× faster than one run on two threads), at most one per run, and fewer when the
     /// estimated memory of the runs would exceed half of the memory available.
     pub fn resolve(jobs: &str, threads: Option<usize>, runs: &[&Planned]) -> Result<Self> {
-        let total = threads.filter(|&t| t > 0).unwrap_or_else(|| rayon::current_num_threads()).max(1);
+        let total = threads.filter(|&t| t > 0).unwrap_or_else(rayon::current_num_threads).max(1);
         let n = match jobs.trim() {
             "auto" => {
                 let memory = crate::env::available_memory_mb().map_or(usize::MAX, |available| {
