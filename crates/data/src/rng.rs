@@ -39,6 +39,9 @@ pub mod purpose {
     /// Corruption of training inputs in a stacked run's pre-training: `a` = epoch, `b` = phase
     /// · 2³² + batch index.
     pub const PRETRAIN_NOISE: u64 = 11;
+    /// A search's proposals: `seed` = the search's own seed, `a` = the trial index (one stream per
+    /// trial, so that a proposal never depends on how many draws another one took).
+    pub const SEARCH: u64 = 12;
 }
 
 /// The stream of a model's initial weights (Keras' glorot-uniform kernels, drawn layer by layer

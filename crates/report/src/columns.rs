@@ -26,11 +26,12 @@ pub enum Role {
 /// The roles of `RunRow`'s fixed columns. Its kind-key columns (`spec::KindColumns`) are the
 /// configuration keys `model.<key>`, and its `final_*` columns (one per metric of the epoch
 /// rows) are outcomes, whichever they are: a kind or a metric added elsewhere needs nothing here.
-const FIXED: [(&str, Role); 34] = [
+const FIXED: [(&str, Role); 35] = [
     ("run_id", Role::Identity),
     ("sweep", Role::Identity),
     ("variant", Role::Config("variant")),
     ("label", Role::Identity),
+    ("trial", Role::Identity),
     ("status", Role::Outcome),
     ("error", Role::Outcome),
     ("dataset", Role::Config("data.dataset")),

@@ -6,10 +6,12 @@ pub mod baseline;
 pub mod codes;
 pub mod error;
 pub mod record;
+pub mod search;
 pub mod store;
 pub mod table;
 
 pub use baseline::{Baseline, BaselineKind};
 pub use error::ResultsError;
 pub use record::{now_rfc3339, FinalMetrics, Provenance, RunRecord, RunRow};
+pub use search::{SearchKey, SearchPrune, SearchRecord};
 pub use store::{RunLock, RunWriter, StoredRun, SweepDir, SweepLock};

@@ -95,6 +95,8 @@ pub struct RunHead {
     pub sweep: String,
     pub variant: String,
     pub label: String,
+    /// A search's trial; empty in a grid.
+    pub trial: Option<u64>,
     pub status: String,
     pub error: Option<String>,
     pub dataset: String,
@@ -184,6 +186,7 @@ impl RunRow {
                 sweep: r.sweep.clone(),
                 variant: r.variant.clone(),
                 label: r.label.clone(),
+                trial: file.trial,
                 status: r.status.to_string(),
                 error: r.error.clone(),
                 dataset: file.data.dataset.to_string(),

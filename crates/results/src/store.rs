@@ -252,12 +252,12 @@ impl RunWriter {
     }
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ResultsError> {
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ResultsError> {
     let text = std::fs::read_to_string(path).map_err(|e| ResultsError::io(path, e))?;
     serde_json::from_str(&text).map_err(|e| ResultsError::Json { file: path.to_path_buf(), message: e.to_string() })
 }
 
-fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), ResultsError> {
+pub(crate) fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), ResultsError> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| ResultsError::Json { file: path.to_path_buf(), message: e.to_string() })?;
     write_file(path, format!("{text}\n").as_bytes())

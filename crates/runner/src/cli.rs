@@ -130,6 +130,10 @@ pub struct SweepArgs {
     /// Results do not depend on it
     #[arg(long, default_value = "auto", value_name = "N|auto")]
     pub jobs: String,
+    /// A search's shards: how long one waits, having trained its part of a round, for the other
+    /// shards' runs of the round before it gives up (an error)
+    #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+    pub search_wait: u64,
     /// Progress display
     #[arg(long, value_enum, default_value_t = Progress::Auto)]
     pub progress: Progress,

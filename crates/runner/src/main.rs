@@ -8,6 +8,7 @@ mod env;
 mod plan;
 mod progress;
 mod report_cmd;
+mod search;
 mod sweep;
 mod tools;
 

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// A run with everything it needs resolved: its id and its dataset.
+#[derive(Clone)]
 pub struct Planned {
     pub spec: RunSpec,
     pub id: String,
@@ -47,14 +48,19 @@ pub fn load_sweep(file: &Path, overrides: &[String]) -> Result<Sweep> {
     Ok(spec::load(file, &overrides)?)
 }
 
-/// Loads the datasets of every run and gives each run its id.
+/// Loads the datasets of a grid's runs and gives each run its id.
 pub fn plan(sweep: &Sweep, data_dir: &Path, datasets: &mut Datasets) -> Result<Vec<Planned>> {
-    let mut planned = Vec::with_capacity(sweep.runs.len());
-    for r in &sweep.runs {
-        let key = Datasets::key(r);
+    plan_runs(sweep.runs.clone(), data_dir, datasets)
+}
+
+/// Loads the datasets of `runs` (each once) and gives each run its id.
+pub fn plan_runs(runs: Vec<RunSpec>, data_dir: &Path, datasets: &mut Datasets) -> Result<Vec<Planned>> {
+    let mut planned = Vec::with_capacity(runs.len());
+    for r in runs {
+        let key = Datasets::key(&r);
         let fingerprint = datasets.load(&key, data_dir)?.fingerprint.clone();
         let id = spec::run_id(&r.variant, &r.config, &fingerprint);
-        planned.push(Planned { spec: r.clone(), id, dataset: key });
+        planned.push(Planned { spec: r, id, dataset: key });
     }
     Ok(planned)
 }

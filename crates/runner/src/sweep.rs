@@ -19,16 +19,21 @@ use std::time::Instant;
 pub struct Tally {
     pub completed: usize,
     pub skipped: usize,
+    pub pruned: usize,
     pub diverged: usize,
     pub failed: usize,
+    /// Wall time of the runs this process trained, summed.
+    pub train_seconds: f64,
 }
 
 impl Tally {
-    fn add(&mut self, o: Tally) {
+    pub fn add(&mut self, o: Tally) {
         self.completed += o.completed;
         self.skipped += o.skipped;
+        self.pruned += o.pruned;
         self.diverged += o.diverged;
         self.failed += o.failed;
+        self.train_seconds += o.train_seconds;
     }
 }
 
@@ -165,11 +170,14 @@ fn process(p: &Planned, ctx: &Context<'_>, slot: &Slot<'_>) -> Result<Tally> {
         _ => {}
     }
     let dataset = ctx.datasets.get(&p.dataset)?;
+    let started = Instant::now();
     match train_one(ctx.sweep, p, dataset, store, slot, lock)? {
         RunStatus::Completed => t.completed += 1,
+        RunStatus::Pruned => t.pruned += 1,
         RunStatus::Diverged => t.diverged += 1,
-        RunStatus::Failed | RunStatus::Running => t.failed += 1,
+        RunStatus::Failed | RunStatus::Running | RunStatus::Paused => t.failed += 1,
     }
+    t.train_seconds += started.elapsed().as_secs_f64();
     slot.end_run();
     Ok(t)
 }
@@ -179,25 +187,47 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     init_threads(args.threads.threads)?;
     let mut datasets = Datasets::default();
-    let planned = plan(&sweep, &args.data.data_dir, &mut datasets)?;
     let store = SweepDir::new(&args.results_dir, &sweep.name);
-    let mine: Vec<&Planned> = planned.iter().filter(|p| shard.is_none_or(|(i, n)| p.spec.index % n == i)).collect();
+    // A grid's runs, or a search's first round (what a dry run shows; later rounds depend on
+    // results).
+    let (planned, first_round) = match &sweep.search {
+        None => (plan(&sweep, &args.data.data_dir, &mut datasets)?, Vec::new()),
+        Some(search) => {
+            let trials = crate::search::round(search, 0, &[], &args.data.data_dir, &mut datasets)?;
+            (trials.iter().flat_map(|t| t.runs.iter().map(Planned::clone)).collect(), trials)
+        }
+    };
+    let mine: Vec<&Planned> =
+        planned.iter().enumerate().filter(|(i, _)| shard.is_none_or(|(s, n)| i % n == s)).map(|(_, p)| p).collect();
     let jobs = Jobs::resolve(&args.jobs, args.threads.threads, &mine)?;
 
     if args.dry_run {
         print_plan(&sweep, &planned, &mine, &store, shard);
+        if let Some(search) = &sweep.search {
+            let rounds = search.spec.rounds();
+            println!(
+                "round 1 of {rounds}: {} trials; the trials of later rounds depend on the results of earlier ones",
+                first_round.len()
+            );
+        }
         return Ok(ExitCode::SUCCESS);
     }
 
     let _lock = store.lock(shard)?;
     store.save_sweep_file(&sweep.source)?;
-    let display = Display::new(args.progress, mine.len(), jobs.len());
+    let total = match &sweep.search {
+        None => mine.len(),
+        Some(search) => {
+            let per_trial = planned.len() / first_round.len().max(1);
+            (search.spec.trials as usize * per_trial).div_ceil(shard.map_or(1, |(_, n)| n))
+        }
+    };
+    let display = Display::new(args.progress, total, jobs.len());
     let shard_text = shard.map_or(String::new(), |(i, n)| format!(" (shard {i}/{n})"));
     let threads = jobs.threads.iter().map(|t| t.to_string()).collect::<Vec<_>>().join("+");
     display.line(&format!(
-        "sweep {}: {} runs{shard_text}, {} at a time ({threads} threads) → {}",
+        "sweep {}: {total} runs{shard_text}, {} at a time ({threads} threads) → {}",
         sweep.name,
-        mine.len(),
         jobs.len(),
         store.dir.display()
     ));
@@ -205,22 +235,80 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
         crate::baselines::ensure(&store, &mine, &datasets, &display).context("storing the baselines")?;
     }
 
-    let ctx = Context { sweep: &sweep, store: &store, datasets: &datasets, display: &display, force: args.force };
-    let tally = train_runs(&mine, &jobs, &ctx)?;
+    let tally = match &sweep.search {
+        None => {
+            let ctx =
+                Context { sweep: &sweep, store: &store, datasets: &datasets, display: &display, force: args.force };
+            train_runs(&mine, &jobs, &ctx)?
+        }
+        Some(search) => {
+            store.save_search(&search_record(search)).context("writing search.json")?;
+            let opts = crate::search::Options {
+                store: &store,
+                display: &display,
+                force: args.force,
+                data_dir: &args.data.data_dir,
+                shard,
+                wait: std::time::Duration::from_secs(args.search_wait),
+                baselines: !args.no_baselines,
+            };
+            crate::search::run(&sweep, search, &jobs, &mut datasets, &opts)?
+        }
+    };
     // Once, at the end: a run's end writes only its own folder, so a sweep's bookkeeping does not
     // grow with the runs before it. A sweep killed before this point leaves combined files that
     // are stale but whole (each is replaced atomically); `runner report` then reads the folders.
     store.rebuild().context("writing the combined results")?;
     display.finish();
 
-    let Tally { completed, skipped, diverged, failed } = tally;
+    let Tally { completed, skipped, pruned, diverged, failed, .. } = tally;
+    let pruned_text = if sweep.search.is_some() { format!(", {pruned} pruned") } else { String::new() };
     eprintln!(
-        "sweep {}{shard_text}: {} runs: {completed} completed, {skipped} skipped (already completed), {diverged} diverged, {failed} failed; results in {}",
+        "sweep {}{shard_text}: {total} runs: {completed} completed, {skipped} skipped (already completed){pruned_text}, {diverged} diverged, {failed} failed; results in {}",
         sweep.name,
-        mine.len(),
         store.dir.display()
     );
     Ok(if diverged + failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// What `search.json` holds: the search's settings and its space, for reports.
+fn search_record(search: &spec::Search) -> results::SearchRecord {
+    let s = &search.spec;
+    results::SearchRecord {
+        method: match s.method {
+            ::search::Method::Random => "random".into(),
+            ::search::Method::Tpe(_) => "tpe".into(),
+        },
+        trials: s.trials,
+        batch: s.batch,
+        seed: s.seed,
+        metric: s.metric.clone(),
+        goal: match s.goal {
+            ::search::Goal::Minimize => "minimize".into(),
+            ::search::Goal::Maximize => "maximize".into(),
+        },
+        space: s
+            .space
+            .params()
+            .iter()
+            .map(|(key, d)| results::SearchKey {
+                key: key.clone(),
+                log: spec::SearchSpec::is_log(d),
+                choices: match d {
+                    ::search::Distribution::Choice(c) => Some(
+                        c.iter()
+                            .map(|v| match v {
+                                ::search::ChoiceValue::Str(s) => s.clone(),
+                                other => other.to_string(),
+                            })
+                            .collect(),
+                    ),
+                    _ => None,
+                },
+            })
+            .collect(),
+        prune: s.prune.map(|p| results::SearchPrune { min_epochs: p.min_epochs, eta: p.eta }),
+    }
 }
 
 /// Trains one run and records how it ended. Errors of training itself become a `failed` record;
@@ -234,8 +322,10 @@ fn train_one(
     lock: results::RunLock,
 ) -> Result<RunStatus> {
     let label = p.spec.label();
-    let file =
-        RunFile::new(p.id.clone(), &sweep.name, &p.spec.variant, label.clone(), &dataset.fingerprint, &p.spec.config);
+    let file = RunFile {
+        trial: p.spec.trial,
+        ..RunFile::new(p.id.clone(), &sweep.name, &p.spec.variant, label.clone(), &dataset.fingerprint, &p.spec.config)
+    };
     let record = RunRecord {
         run_id: p.id.clone(),
         sweep: sweep.name.clone(),
@@ -356,7 +446,8 @@ fn print_plan(sweep: &Sweep, planned: &[Planned], mine: &[&Planned], store: &Swe
     println!("{:>5}  {:<12}  {:<10}  run", "index", "id", "status");
     for p in mine {
         let status = store.record(&p.id).map_or("new".to_string(), |r| r.status.to_string());
-        println!("{:>5}  {:<12}  {:<10}  {}", p.spec.index, p.id, status, p.spec.label());
+        let index = planned.iter().position(|q| std::ptr::eq(q, *p)).unwrap_or(p.spec.index);
+        println!("{index:>5}  {:<12}  {:<10}  {}", p.id, status, p.spec.label());
     }
     let varying = if sweep.varying_keys.is_empty() { "nothing".to_string() } else { sweep.varying_keys.join(", ") };
     let dup = if sweep.duplicates > 0 {

@@ -35,6 +35,9 @@ pub struct RunFile {
     pub sweep: String,
     pub variant: String,
     pub label: String,
+    /// A search's trial the run was first trained for; none in a grid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trial: Option<u64>,
     pub dataset_fingerprint: String,
     pub data: DataConfig,
     pub model: ModelConfig,
@@ -57,6 +60,7 @@ impl RunFile {
             sweep: sweep.to_string(),
             variant: variant.to_string(),
             label,
+            trial: None,
             dataset_fingerprint: dataset_fingerprint.to_string(),
             data: c.data.clone(),
             model: c.model.clone(),

@@ -265,16 +265,30 @@ pub fn timing_columns() -> impl Iterator<Item = &'static str> {
 #[serde(rename_all = "lowercase")]
 pub enum RunStatus {
     Running,
+    /// A search's run stopped at a successive-halving rung, its full training state saved, until
+    /// the rung's decision: promoted runs go on from there, the others become `pruned`.
+    Paused,
     Completed,
+    /// A search's run not promoted at a rung: its rows up to the rung are kept.
+    Pruned,
     Diverged,
     Failed,
+}
+
+impl RunStatus {
+    /// Whether a run in this state is done with (nothing more will be trained without `--force`).
+    pub fn is_final(self) -> bool {
+        !matches!(self, Self::Running | Self::Paused)
+    }
 }
 
 impl std::fmt::Display for RunStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Self::Running => "running",
+            Self::Paused => "paused",
             Self::Completed => "completed",
+            Self::Pruned => "pruned",
             Self::Diverged => "diverged",
             Self::Failed => "failed",
         })

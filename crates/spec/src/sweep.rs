@@ -13,6 +13,7 @@ use crate::keys::{SectionKeys, SECTIONS};
 use crate::model::ModelKeys;
 use crate::noise::NoiseKeys;
 use crate::resolve::{resolve, Origin, Origins};
+use crate::search::{toml_value, SearchKeys, SearchSpec};
 use crate::train::TrainKeys;
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -38,13 +39,56 @@ pub struct Sweep {
     pub runs: Vec<RunSpec>,
     /// Combinations that resolved to a configuration already in the list (dropped).
     pub duplicates: usize,
+    /// A `[search]` section: then `runs` is empty, and each trial's runs come from
+    /// [`Search::trial`].
+    pub search: Option<Search>,
+}
+
+/// A sweep's search: its settings, and the grid each trial is replicated over.
+#[derive(Debug, Clone)]
+pub struct Search {
+    pub spec: SearchSpec,
+    grid: Grid,
+}
+
+impl Search {
+    /// The runs of trial `trial` with the sampled `values` (in the space's order): the grid's
+    /// variants × axes, the searched keys set at the axes' layer.
+    pub fn trial(&self, trial: u64, values: &[search::Value]) -> Result<Vec<RunSpec>, Vec<Problem>> {
+        let set: Vec<(String, Value, String)> = self
+            .spec
+            .space
+            .params()
+            .iter()
+            .zip(values)
+            .map(|((path, d), v)| {
+                let value = toml_value(d, v);
+                let shown = match v {
+                    search::Value::Float(f) => format!("{f:.4e}"),
+                    _ => display_value(&value),
+                };
+                (path.clone(), value, shown)
+            })
+            .collect();
+        self.grid.expand(&set, Some(trial)).map(|(runs, _)| runs)
+    }
+}
+
+/// The layers a run's configuration is built from: the variants (each over the base sections)
+/// and the `[sweep]` axes.
+#[derive(Debug, Clone)]
+struct Grid {
+    variants: Vec<(String, Table, Origins)>,
+    axes: Vec<Axis>,
 }
 
 /// One run of a sweep, before it has an id (the id needs the dataset's fingerprint).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSpec {
-    /// Position in the expanded order; `--shard I/N` selects by it.
+    /// Position in the expanded order (a search's: within its trial); `--shard I/N` selects by it.
     pub index: usize,
+    /// A search's trial this run replicates; none in a grid.
+    pub trial: Option<u64>,
     pub variant: String,
     /// Axis key → the value this run takes, as written.
     pub varying: Vec<(String, String)>,
@@ -55,6 +99,9 @@ impl RunSpec {
     /// Readable name: the variant and the values that vary, e.g. `dae latent_dim=8 seed=1`.
     pub fn label(&self) -> String {
         let mut s = self.variant.clone();
+        if let Some(t) = self.trial {
+            s.push_str(&format!(" trial={t}"));
+        }
         for (key, value) in &self.varying {
             let short = key.rsplit('.').next().unwrap_or(key);
             let short = if key.starts_with("noise.") { format!("noise_{short}") } else { short.to_string() };
@@ -113,6 +160,7 @@ struct FileKeys {
     sweep: Option<Table>,
     #[serde(default)]
     variant: Vec<VariantKeys>,
+    search: Option<SearchKeys>,
 }
 
 #[derive(Deserialize)]
@@ -192,66 +240,75 @@ pub fn parse(file: &Path, text: &str, overrides: &[Override]) -> Result<Sweep, S
         Some(Value::Table(t)) => read_axes(t, &lines, &mut problems),
         _ => Vec::new(),
     };
-    if !problems.is_empty() {
-        return Err(SpecError::Invalid { file: file.to_path_buf(), problems });
-    }
+    let grid = Grid { variants, axes };
 
-    // Expansion: resolve every run, collecting every problem (deduplicated) before failing.
-    let mut runs: Vec<RunSpec> = Vec::new();
-    let mut seen_problems = BTreeSet::new();
-    let mut duplicates = 0;
-    // (variant, canonical config) of every run kept: finding a duplicate costs a hash lookup, so
-    // expanding a grid stays linear in its size.
-    let mut kept: HashSet<(String, String)> = HashSet::new();
-    let combinations: usize = axes.iter().map(|a| a.len()).product();
-    for (variant, vtable, vorigins) in &variants {
-        for combo in 0..combinations {
-            let mut t = vtable.clone();
-            let mut origins = vorigins.clone();
-            let mut varying = Vec::new();
-            let mut rest = combo;
-            let mut picks = vec![0; axes.len()];
-            for (ai, axis) in axes.iter().enumerate().rev() {
-                picks[ai] = rest % axis.len();
-                rest /= axis.len();
-            }
-            for (axis, &pick) in axes.iter().zip(&picks) {
-                for (path, values) in axis.paths.iter().zip(&axis.values) {
-                    let value = &values[pick];
-                    let (section, key) = split_path(path);
-                    set_key(&mut t, section, key, value.clone());
-                    origins.insert(path.clone(), Origin { what: "a [sweep] axis".to_string(), line: axis.line });
-                    varying.push((path.clone(), display_value(value)));
+    // A search: its keys may not be set by the grid's layers.
+    let search = match &typed.search {
+        None => None,
+        Some(keys) => {
+            let mut taken: BTreeSet<(String, &'static str)> = BTreeSet::new();
+            for axis in &grid.axes {
+                for path in &axis.paths {
+                    taken.insert((path.clone(), "a [sweep] axis or zip key"));
                 }
             }
-            match resolve(&t, &origins) {
-                Ok(config) => {
-                    if !kept.insert((variant.clone(), config.canonical())) {
-                        duplicates += 1;
-                    } else {
-                        runs.push(RunSpec { index: runs.len(), variant: variant.clone(), varying, config });
-                    }
-                }
-                Err(ps) => {
-                    for p in ps {
-                        let key = (p.line, p.key.clone(), p.message.clone());
-                        if seen_problems.insert(key) {
-                            problems.push(p);
+            if let Some(Value::Array(list)) = doc.get("variant") {
+                for v in list.iter().filter_map(Value::as_table) {
+                    for section in SECTIONS {
+                        for k in v.get(section).and_then(Value::as_table).into_iter().flat_map(|t| t.keys()) {
+                            taken.insert((format!("{section}.{k}"), "a variant's key"));
                         }
                     }
                 }
             }
+            let epochs = resolve(&base, &base_origins).map_or(crate::train::DEFAULT_EPOCHS, |c| c.train.epochs);
+            let ctx = crate::search::Context {
+                taken: &taken,
+                line: &|path| lines.get(path),
+                check_path: &check_path,
+                check_value: &check_value,
+                epochs,
+            };
+            match crate::search::resolve(keys, &ctx) {
+                Ok(spec) => Some(spec),
+                Err(ps) => {
+                    problems.extend(ps);
+                    None
+                }
+            }
         }
-    }
+    };
     if !problems.is_empty() {
         return Err(SpecError::Invalid { file: file.to_path_buf(), problems });
     }
 
     let mut varying_keys: Vec<String> = Vec::new();
-    if variants.len() > 1 {
+    if grid.variants.len() > 1 {
         varying_keys.push("variant".to_string());
     }
-    varying_keys.extend(axes.iter().flat_map(|a| a.paths.iter().cloned()));
+    let (runs, duplicates) = match &search {
+        None => grid.expand(&[], None),
+        Some(spec) => {
+            // Every run of every trial must resolve: checked now on the space's corners (each
+            // key at its low, then its high end, and each choice), so that a key the config
+            // rules refuse (a noise level without a noise kind, a kind's key for another kind) is
+            // an error before anything trains.
+            varying_keys.extend(spec.space.params().iter().map(|(k, _)| k.clone()));
+            let mut problems = Vec::new();
+            for probe in corners(&spec.space) {
+                if let Err(ps) = (Search { spec: spec.clone(), grid: grid.clone() }).trial(0, &probe) {
+                    problems.extend(ps);
+                }
+            }
+            if problems.is_empty() {
+                Ok((Vec::new(), 0))
+            } else {
+                Err(dedup(problems))
+            }
+        }
+    }
+    .map_err(|problems| SpecError::Invalid { file: file.to_path_buf(), problems })?;
+    varying_keys.extend(grid.axes.iter().flat_map(|a| a.paths.iter().cloned()));
 
     Ok(Sweep {
         file: file.to_path_buf(),
@@ -261,10 +318,101 @@ pub fn parse(file: &Path, text: &str, overrides: &[Override]) -> Result<Sweep, S
         varying_keys,
         runs,
         duplicates,
+        search: search.map(|spec| Search { spec, grid }),
     })
 }
 
+/// Value sets that reach each end of every range and every choice of a space.
+fn corners(space: &search::Space) -> Vec<Vec<search::Value>> {
+    use search::{Distribution as D, Value as V};
+    let ends = |d: &D, high: bool| match d {
+        D::Uniform { low, high: h } | D::LogUniform { low, high: h } => V::Float(if high { *h } else { *low }),
+        D::Int { low, high: h, .. } => V::Int(if high { *h } else { *low }),
+        D::Choice(_) => V::Choice(0),
+    };
+    let mut sets: Vec<Vec<V>> =
+        [false, true].iter().map(|&hi| space.params().iter().map(|(_, d)| ends(d, hi)).collect()).collect();
+    for (i, (_, d)) in space.params().iter().enumerate() {
+        if let D::Choice(choices) = d {
+            for c in 1..choices.len() {
+                let mut s = sets[0].clone();
+                s[i] = V::Choice(c);
+                sets.push(s);
+            }
+        }
+    }
+    sets
+}
+
+fn dedup(problems: Vec<Problem>) -> Vec<Problem> {
+    let mut seen = BTreeSet::new();
+    problems.into_iter().filter(|p| seen.insert((p.line, p.key.clone(), p.message.clone()))).collect()
+}
+
+impl Grid {
+    /// Every run of the grid with `set` (path, value, value as shown) applied after the axes,
+    /// resolved; the count of combinations that duplicated a run; or every problem (deduplicated).
+    fn expand(
+        &self,
+        set: &[(String, Value, String)],
+        trial: Option<u64>,
+    ) -> Result<(Vec<RunSpec>, usize), Vec<Problem>> {
+        let mut runs: Vec<RunSpec> = Vec::new();
+        let mut problems = Vec::new();
+        let mut duplicates = 0;
+        // (variant, canonical config) of every run kept: finding a duplicate costs a hash lookup,
+        // so expanding a grid stays linear in its size.
+        let mut kept: HashSet<(String, String)> = HashSet::new();
+        let axes = &self.axes;
+        let combinations: usize = axes.iter().map(|a| a.len()).product();
+        for (variant, vtable, vorigins) in &self.variants {
+            for combo in 0..combinations {
+                let mut t = vtable.clone();
+                let mut origins = vorigins.clone();
+                let mut varying = Vec::new();
+                for (path, value, shown) in set {
+                    let (section, key) = split_path(path);
+                    set_key(&mut t, section, key, value.clone());
+                    origins.insert(path.clone(), Origin { what: "the [search] space".to_string(), line: None });
+                    varying.push((path.clone(), shown.clone()));
+                }
+                let mut rest = combo;
+                let mut picks = vec![0; axes.len()];
+                for (ai, axis) in axes.iter().enumerate().rev() {
+                    picks[ai] = rest % axis.len();
+                    rest /= axis.len();
+                }
+                for (axis, &pick) in axes.iter().zip(&picks) {
+                    for (path, values) in axis.paths.iter().zip(&axis.values) {
+                        let value = &values[pick];
+                        let (section, key) = split_path(path);
+                        set_key(&mut t, section, key, value.clone());
+                        origins.insert(path.clone(), Origin { what: "a [sweep] axis".to_string(), line: axis.line });
+                        varying.push((path.clone(), display_value(value)));
+                    }
+                }
+                match resolve(&t, &origins) {
+                    Ok(config) => {
+                        if !kept.insert((variant.clone(), config.canonical())) {
+                            duplicates += 1;
+                        } else {
+                            runs.push(RunSpec { index: runs.len(), trial, variant: variant.clone(), varying, config });
+                        }
+                    }
+                    Err(ps) => problems.extend(ps),
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok((runs, duplicates))
+        } else {
+            Err(dedup(problems))
+        }
+    }
+}
+
 /// One axis of the grid: a `[sweep]` key, or a `[[sweep.zip]]` group whose lists move together.
+#[derive(Debug, Clone)]
 struct Axis {
     paths: Vec<String>,
     /// Per path, its list of values (all lists of an axis have the same length).
@@ -366,7 +514,7 @@ fn read_axes(sweep: &Table, lines: &KeyLines, problems: &mut Vec<Problem>) -> Ve
 }
 
 /// A sweep path must name `section.key` for one of the four sections.
-fn check_path(path: &str) -> Result<(), String> {
+pub(crate) fn check_path(path: &str) -> Result<(), String> {
     let mut parts = path.split('.');
     let (Some(section), Some(key), None) = (parts.next(), parts.next(), parts.next()) else {
         return Err(format!(
@@ -384,7 +532,7 @@ fn check_path(path: &str) -> Result<(), String> {
 }
 
 /// Type- and range-checks one value for a key path by reading `{section: {key: value}}`.
-fn check_value(path: &str, value: &Value) -> Result<(), String> {
+pub(crate) fn check_value(path: &str, value: &Value) -> Result<(), String> {
     let (section, key) = split_path(path);
     let mut t = Table::new();
     set_key(&mut t, section, key, value.clone());
