@@ -3,6 +3,12 @@
 //! chunks whose boundaries depend only on the problem's shape and add the chunk results in chunk
 //! order, so every sum is the same whatever the thread count. The conv kernels use it in f32,
 //! the probe and the PCA in f64.
+//!
+//! The inner dimension is cut here, not by `gemm`: gemm splits a long k into blocks whose size it
+//! derives from the CPU's cache sizes (at least 512, then k split evenly), and the order in which a
+//! sum's blocks are added then depends on the machine. Blocks of at most [`K_BLOCK`], cut by k
+//! alone, make every sum's order the same on every machine whose gemm kernel is the same
+//! (FMA-capable x86-64: AVX2 or AVX-512), so that two machines of one kind give the same bits.
 
 /// The float types the product is used with.
 pub trait Float: Copy + 'static {
@@ -64,6 +70,9 @@ impl std::fmt::Display for ShapeMismatch {
 
 impl std::error::Error for ShapeMismatch {}
 
+/// The longest inner dimension handed to gemm at once (gemm never splits a k this short).
+pub const K_BLOCK: usize = 512;
+
 /// `dst (row-major, row stride dst_rs) = [dst +] a · b`, single-threaded. Computes nothing when
 /// the shapes do not fit.
 pub fn matmul<T: Float>(
@@ -93,30 +102,38 @@ pub fn matmul<T: Float>(
         }
         return Ok(());
     }
-    // SAFETY: every operand's extent was checked against its slice above; `dst` is exclusively
-    // borrowed and cannot alias the shared inputs.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            dst_rs as isize,
-            accumulate,
-            a.data.as_ptr(),
-            a.cs as isize,
-            a.rs as isize,
-            b.data.as_ptr(),
-            b.cs as isize,
-            b.rs as isize,
-            T::ONE,
-            T::ONE,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
+    // As gemm itself would cut it with 512-long blocks: ⌈k/512⌉ blocks of equal length (the last
+    // shorter), so that on a machine whose gemm chose 512 the sums are what they were.
+    let blocks = k.div_ceil(K_BLOCK);
+    let len = k.div_ceil(blocks);
+    for (i, k0) in (0..k).step_by(len).enumerate() {
+        let kb = len.min(k - k0);
+        // SAFETY: every operand's extent was checked against its slice above, and the block's
+        // columns of `a` and rows of `b` lie inside them; `dst` is exclusively borrowed and cannot
+        // alias the shared inputs.
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                kb,
+                dst.as_mut_ptr(),
+                1,
+                dst_rs as isize,
+                accumulate || i > 0,
+                a.data.as_ptr().add(k0 * a.cs),
+                a.cs as isize,
+                a.rs as isize,
+                b.data.as_ptr().add(k0 * b.rs),
+                b.cs as isize,
+                b.rs as isize,
+                T::ONE,
+                T::ONE,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        }
     }
     Ok(())
 }
@@ -139,6 +156,32 @@ mod tests {
         let mut c32 = [1.0f32; 4];
         matmul(&mut c32, 2, true, View::cols(&at, 2, 3), View::rows(&b32, 3, 2)).unwrap();
         assert_eq!(c32, [5.0, 6.0, 11.0, 12.0]);
+    }
+
+    #[test]
+    fn a_long_inner_dimension_is_cut_into_blocks_that_sum_to_the_product() {
+        // Reference: the product summed in f64 by plain loops. k = 1300 makes 3 blocks of 434.
+        let (m, k, n) = (3, 1300, 2);
+        let a: Vec<f64> = (0..m * k).map(|i| ((i * 37) % 101) as f64 / 101.0 - 0.5).collect();
+        let b: Vec<f64> = (0..k * n).map(|i| ((i * 53) % 97) as f64 / 97.0 - 0.5).collect();
+        let mut want = vec![0.0f64; m * n];
+        for r in 0..m {
+            for c in 0..n {
+                want[r * n + c] = (0..k).map(|j| a[r * k + j] * b[j * n + c]).sum();
+            }
+        }
+        let mut got = vec![1.0f64; m * n];
+        matmul(&mut got, n, false, View::rows(&a, m, k), View::rows(&b, k, n)).unwrap();
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() < 1e-12, "{g} vs {w}");
+        }
+        // With a transposed left operand, accumulating.
+        let at: Vec<f64> = (0..k * m).map(|i| a[(i % m) * k + i / m]).collect();
+        let mut acc = vec![1.0f64; m * n];
+        matmul(&mut acc, n, true, View::cols(&at, m, k), View::rows(&b, k, n)).unwrap();
+        for (g, w) in acc.iter().zip(&want) {
+            assert!((g - (w + 1.0)).abs() < 1e-12, "{g} vs {}", w + 1.0);
+        }
     }
 
     #[test]
