@@ -14,4 +14,4 @@ pub use baseline::{Baseline, BaselineKind};
 pub use error::ResultsError;
 pub use record::{now_rfc3339, FinalMetrics, Provenance, RunRecord, RunRow};
 pub use search::{SearchKey, SearchPrune, SearchRecord};
-pub use store::{RunLock, RunWriter, StoredRun, SweepDir, SweepLock};
+pub use store::{this_host, Holder, RunLock, RunWriter, StoredRun, SweepDir, SweepLock};

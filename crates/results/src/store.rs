@@ -138,10 +138,21 @@ impl SweepDir {
             .open(&path)
             .map_err(|e| ResultsError::io(&path, e))?;
         match file.try_lock() {
-            Ok(()) => Ok(Some(RunLock { _file: file })),
+            Ok(()) => {
+                write_holder(&file, "training");
+                Ok(Some(RunLock { _file: file }))
+            }
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),
             Err(std::fs::TryLockError::Error(e)) => Err(ResultsError::io(&path, e)),
         }
+    }
+
+    /// Who last took a run's lock (`training, host H, pid P, since T`), without taking it: what
+    /// `runner status` shows for a running run. Whether that process still lives is for the
+    /// caller to judge (its host may be another machine).
+    pub fn run_holder(&self, run_id: &str) -> Option<Holder> {
+        let text = std::fs::read_to_string(self.run_dir(run_id).lock()).ok()?;
+        Holder::parse(text.trim())
     }
 
     /// Every run folder with a readable record and config, sorted by run id.
@@ -198,10 +209,42 @@ impl SweepDir {
 }
 
 fn write_holder(f: &File, what: &str) {
-    // Informational only (the lock is the flock): who holds it, for the refusal message.
+    // Informational only (the lock is the flock): who holds it, for refusals and `runner status`.
     let mut f = f;
     let _ = f.set_len(0);
-    let _ = writeln!(f, "{what}, pid {}, since {}", std::process::id(), now_rfc3339());
+    let _ = writeln!(f, "{what}, host {}, pid {}, since {}", this_host(), std::process::id(), now_rfc3339());
+}
+
+/// This machine's name.
+pub fn this_host() -> String {
+    hostname::get().map(|h| h.to_string_lossy().to_string()).unwrap_or_else(|_| "unknown".into())
+}
+
+/// The process a lock file names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub host: String,
+    pub pid: u32,
+    pub since: String,
+}
+
+impl Holder {
+    fn parse(text: &str) -> Option<Self> {
+        let field = |name: &str| text.split(", ").find_map(|part| part.strip_prefix(name)).map(str::trim);
+        Some(Self {
+            host: field("host ")?.to_string(),
+            pid: field("pid ")?.parse().ok()?,
+            since: field("since ")?.to_string(),
+        })
+    }
+
+    /// Whether the process is known to be gone: on this host, and no such process (Linux's
+    /// /proc). `false` when it cannot be told from here.
+    pub fn is_gone(&self) -> bool {
+        self.host == this_host()
+            && Path::new("/proc/self").exists()
+            && !Path::new(&format!("/proc/{}", self.pid)).exists()
+    }
 }
 
 /// A run being trained by this process (see [`SweepDir::lock_run`]).

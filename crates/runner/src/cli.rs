@@ -63,6 +63,12 @@ pub enum Command {
   runner check results/reference/smoke --all --tolerance 1e-4")]
     Check(CheckArgs),
 
+    /// Where a sweep stands: completed, running, paused, pending, failed, diverged and pruned runs,
+    /// who holds the running ones (host, process), and the failures' errors. Takes no lock: it can
+    /// watch a sweep that runs elsewhere (a Slurm array, from the login node)
+    #[command(after_help = "Example:\n  runner status results/latent_sizes")]
+    Status(StatusArgs),
+
     /// Compare the metrics of the runs two results directories share (e.g. two machines)
     #[command(after_help = "Example:\n  runner compare /tmp/a/smoke /tmp/b/smoke   # bit-exact")]
     Compare(CompareArgs),
@@ -115,8 +121,10 @@ pub struct SweepArgs {
     /// Retrain runs that already completed (or diverged)
     #[arg(long)]
     pub force: bool,
-    /// Run only the runs whose index ≡ I (mod N), e.g. 0/4 (for job arrays)
-    #[arg(long, value_name = "I/N")]
+    /// Run only the runs whose index ≡ I (mod N), e.g. 0/4; `slurm` takes I and N from the
+    /// Slurm job array (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT), `slurm/N` gives N (for a
+    /// resubmitted part of an array)
+    #[arg(long, value_name = "I/N|slurm[/N]")]
     pub shard: Option<String>,
     /// Skip the linear-probe baselines (raw pixels, PCA of each latent size) that are not stored
     /// yet; the raw-pixel probe takes about 20 s on 60,000 images
@@ -206,6 +214,15 @@ pub struct CheckArgs {
     pub data: DataDir,
     #[command(flatten)]
     pub threads: Threads,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// A sweep's results directory (holding runs/)
+    pub sweep_dir: PathBuf,
+    /// Where the datasets are (to count the runs the sweep file plans)
+    #[command(flatten)]
+    pub data: DataDir,
 }
 
 #[derive(Debug, Args)]

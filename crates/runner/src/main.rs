@@ -9,6 +9,7 @@ mod plan;
 mod progress;
 mod report_cmd;
 mod search;
+mod status;
 mod sweep;
 mod tools;
 
@@ -44,6 +45,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sample(args) => tools::sample(&args)?,
         Command::Check(args) => return check::run(args),
         Command::Compare(args) => return check::compare_dirs(args),
+        Command::Status(args) => return status::run(args),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -965,3 +965,26 @@ fn check_across_machines_allows_a_probe_accuracy_one_test_image_apart() {
     shift(2.0);
     run(tmp.path(), &["check", "results/counted", "--tolerance", "1e-4"]).failure().stdout_has("probe_accuracy");
 }
+
+// 14. Watching a sweep ----------------------------------------------------------------------------
+
+#[test]
+fn status_counts_the_runs_and_names_who_trains_the_running_ones() {
+    let tmp = tempdir();
+    let (runs, epochs) = (6, 40);
+    write(tmp.path(), "sweep.toml", &sweep_text("watched", epochs, &seeds(runs)));
+    let sweep_dir = tmp.path().join("results/watched");
+    let args = ["sweep", "sweep.toml", "--jobs", "1", "--progress", "none"];
+    let mut sweep = spawn(tmp.path(), &args, &tmp.path().join("sweep.log"));
+    wait_for(PATIENCE, "a run in progress", || {
+        run_dirs(&sweep_dir).iter().any(|id| status(&sweep_dir, id).as_deref() == Some("running"))
+    });
+    let out = run(tmp.path(), &["status", "results/watched"]);
+    out.success().stdout_has(&format!("sweep watched: {runs} runs planned: "));
+    out.stdout_has("in progress:").stdout_has(&format!("pid {}", sweep.child.id()));
+    sweep.kill();
+    let out = run(tmp.path(), &["status", "results/watched"]);
+    out.success().stdout_has("that process is gone: rerun the sweep to retrain it");
+    assert!(out.stdout.contains("pending"), "{}", out.stdout);
+    run(tmp.path(), &["status", "results"]).failure().stderr_has("not a sweep's results directory");
+}
