@@ -38,13 +38,7 @@ pub fn write_codes(path: &Path, labels: &[u8], codes: &[f32], dim: usize) -> Res
                 ));
             }
             let mut df = DataFrame::new(labels.len(), columns).map_err(|e| ResultsError::Schema(e.to_string()))?;
-            atomic_file::write_with(path, |f| -> Result<(), ResultsError> {
-                ParquetWriter::new(f)
-                    .finish(&mut df)
-                    .map(|_| ())
-                    .map_err(|e| ResultsError::Write { file: path.to_path_buf(), message: e.to_string() })
-            })
-            .map_err(|e| e.naming(path))
+            crate::table::write_frame(path, &mut df)
         }
         _ => Err(ResultsError::Invalid(format!("{}: the output must end in .csv or .parquet", path.display()))),
     }

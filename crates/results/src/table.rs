@@ -200,10 +200,14 @@ pub fn csv_line<T: Rows>(row: &T, path: &Path) -> Result<Vec<u8>, ResultsError> 
 
 /// Writes rows as Parquet to `path`, atomically.
 pub fn write_parquet<T: Rows>(path: &Path, rows: &[T]) -> Result<(), ResultsError> {
-    let mut df = to_frame(rows)?;
+    write_frame(path, &mut to_frame(rows)?)
+}
+
+/// Writes a frame as Parquet to `path`, atomically.
+pub fn write_frame(path: &Path, df: &mut DataFrame) -> Result<(), ResultsError> {
     atomic_file::write_with(path, |file| -> Result<(), ResultsError> {
         ParquetWriter::new(file)
-            .finish(&mut df)
+            .finish(df)
             .map(|_| ())
             .map_err(|e| ResultsError::Write { file: path.to_path_buf(), message: e.to_string() })
     })
