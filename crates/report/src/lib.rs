@@ -6,12 +6,14 @@
 //! configuration, and [`render`] writes the tables as an aligned terminal table, Markdown, CSV or
 //! JSON. [`plots`] draws per-epoch curves and final-metric-vs-key pictures as PNG files (the
 //! linear probe against the latent size with its PCA and raw-pixel baselines among them), and
-//! [`latent_plots`] each run's test codes in the plane. [`search`] reads a search's `search.json`
-//! and draws its trials.
+//! [`latent_plots`] each run's test codes in the plane. [`html`] puts the tables, the same charts
+//! (as inline SVG) and the runs' pictures on one self-contained page; [`search`] reads a search's
+//! `search.json` and draws its trials.
 
 pub mod columns;
 mod draw;
 pub mod error;
+pub mod html;
 pub mod latent;
 pub mod load;
 pub mod plot;
@@ -21,6 +23,7 @@ pub mod table;
 
 pub use columns::{resolve_key, run_columns, Metric, Role};
 pub use error::ReportError;
+pub use html::{html_report, HtmlOptions};
 pub use latent::{latent_plots, read_latent, LatentPoints};
 pub use load::{find_sweep_dirs, load, select_sweep, RunCounts, Source, SweepResults, SweepSource};
 pub use plot::{plots, PlotOptions};
