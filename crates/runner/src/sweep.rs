@@ -34,6 +34,10 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
+    // Folders from every planned run (not only this shard's), so that they do not depend on sharding.
+    let runs = planned.iter().map(|p| (p.id.clone(), p.spec.variant.clone(), p.spec.label()));
+    let tensorboard = args.tensorboard.as_deref().map(|dir| crate::events::Logdir::create(dir, runs)).transpose()?;
+
     let _lock = store.lock(shard)?;
     store.save_sweep_file(&sweep.source)?;
     let display = Display::new(args.progress, mine.len());
@@ -69,7 +73,7 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
             _ => {}
         }
         let dataset = datasets.get(&p.dataset)?;
-        let status = train_one(&sweep, p, dataset, &store, &display, lock)?;
+        let status = train_one(&sweep, p, dataset, &store, &display, lock, tensorboard.as_ref())?;
         match status {
             RunStatus::Completed => tally.completed += 1,
             RunStatus::Diverged => tally.diverged += 1,
@@ -100,6 +104,7 @@ fn train_one(
     store: &SweepDir,
     display: &Display,
     lock: results::RunLock,
+    tensorboard: Option<&crate::events::Logdir>,
 ) -> Result<RunStatus> {
     let label = p.spec.label();
     let file =
@@ -140,6 +145,9 @@ fn train_one(
         batch_size: p.spec.config.train.batch_size,
         epoch_started: Instant::now(),
         probe: None,
+        events: tensorboard
+            .map(|t| t.start(&p.id, &file.to_toml(), crate::events::now(), &crate::env::hostname()))
+            .transpose()?,
     };
     let outcome = train::run(&info, dataset, &mut observer);
     let seconds = started.elapsed().as_secs_f64();
@@ -168,6 +176,8 @@ struct Observer<'a> {
     epoch_started: Instant,
     /// The probe of the current epoch, shown in its line.
     probe: Option<String>,
+    /// `--tensorboard`: the run's event file.
+    events: Option<crate::events::RunEvents>,
 }
 
 impl train::Observer for Observer<'_> {
@@ -188,6 +198,9 @@ impl train::Observer for Observer<'_> {
 
     fn epoch(&mut self, row: &MetricRow) -> Result<(), String> {
         self.writer.append(row).map_err(|e| e.to_string())?;
+        if let Some(events) = &mut self.events {
+            events.epoch(row, crate::events::now()).map_err(|e| format!("{e:#}"))?;
+        }
         let noisy = row.noisy_test_bce.map_or(String::new(), |b| format!(" noisy_test_bce {b:.4}"));
         let probe = self.probe.take().unwrap_or_default();
         let (phase, of) = match row.phase.as_deref() {
