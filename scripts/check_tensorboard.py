@@ -27,8 +27,13 @@ The expected values: a CSV with a header row and one row per step, e.g. a run's 
     an empty cell means "no scalar at that step";
   * a column with any non-numeric cell (e.g. run_id, phase) is text and is ignored, as are the
     columns named by --ignore-column (numeric columns that are not scalars, e.g. seed);
+  * --tag-prefix PREFIX:COL[,COL...] names the tags of those columns PREFIX + COL (e.g.
+    timing/:epoch_seconds gives the tag timing/epoch_seconds); columns a CSV lacks are skipped;
+  * --phase-column NAME: a row whose NAME cell is non-empty and not a --final-phase value puts
+    its scalars under PHASE/ + tag (a stacked run's pretrain-1/test_bce), so that the epochs of
+    each phase, which restart at 1, are tags of their own;
   * a tag may not have two values at one step (e.g. a stacked run whose epoch restarts per phase:
-    give it a global step column, or distinct tags per phase).
+    give it a global step column, or distinct tags per phase with --phase-column).
 
 With --logdir, the runs TensorBoard finds under LOGDIR (every folder with an event file) must be
 exactly the --run folders: a run left out or a stray one is an error.
@@ -100,8 +105,9 @@ def same_f32(a, b):
     return (np.isnan(a) and np.isnan(b)) or a == b
 
 
-def read_expected(csv_path, step_column, ignored, errors):
+def read_expected(csv_path, step_column, ignored, errors, prefixes=None, phase_column=None, final_phases=()):
     """CSV → ({tag: {step: float32}}, [ignored text columns])."""
+    prefixes = prefixes or {}
     try:
         with open(csv_path, newline="", encoding="utf-8") as f:
             rows = list(csv.reader(f))
@@ -118,6 +124,12 @@ def read_expected(csv_path, step_column, ignored, errors):
     if len(set(header)) != len(header):
         errors.append(f"{csv_path}: duplicate column names in header {header}")
     step_at = header.index(step_column)
+    phase_at = None
+    if phase_column is not None:
+        if phase_column not in header:
+            errors.append(f"{csv_path}: no phase column {phase_column!r} in header {header}")
+            return {}, []
+        phase_at = header.index(phase_column)
     steps = []
     for line, row in enumerate(body, start=2):
         if len(row) != len(header):
@@ -129,21 +141,25 @@ def read_expected(csv_path, step_column, ignored, errors):
             errors.append(f"{csv_path}:{line}: step {step_column}={row[step_at]!r} is not an integer")
             return {}, []
     expected, text_columns = {}, []
+    def phase_of(row):
+        if phase_at is None or row[phase_at] == "" or row[phase_at] in final_phases:
+            return ""
+        return row[phase_at] + "/"
+
     for col, name in enumerate(header):
-        if col == step_at or name in ignored:
+        if col == step_at or col == phase_at or name in ignored:
             continue
-        cells = [(line, steps[i], row[col]) for i, row in enumerate(body) for line in [i + 2] if row[col] != ""]
-        values = [(line, step, as_float(cell)) for line, step, cell in cells]
-        if any(v is None for _, _, v in values):
+        cells = [(line, steps[i], row[col], phase_of(row)) for i, row in enumerate(body) for line in [i + 2] if row[col] != ""]
+        values = [(line, step, as_float(cell), phase) for line, step, cell, phase in cells]
+        if any(v is None for _, _, v, _ in values):
             text_columns.append(name)
             continue
-        per_step = {}
-        for line, step, value in values:
+        for line, step, value, phase in values:
+            tag = phase + prefixes.get(name, "") + name
+            per_step = expected.setdefault(tag, {})
             if step in per_step:
-                errors.append(f"{csv_path}:{line}: tag {name!r} has a second value at step {step}")
+                errors.append(f"{csv_path}:{line}: tag {tag!r} has a second value at step {step}")
             per_step[step] = np.float32(value)
-        if per_step:
-            expected[name] = per_step
     missing_ignored = sorted(set(ignored) - set(header))
     if missing_ignored:
         errors.append(f"{csv_path}: --ignore-column {missing_ignored} not in header {header}")
@@ -249,7 +265,9 @@ def check_run(run, args, errors):
         errors.append(f"{where}: no event file (a name with 'tfevents') in the run folder")
         return None
     records = sum(check_framing(path, errors) for path in files)
-    expected, text_columns = read_expected(run.csv_path, args.step_column, args.ignore_column, errors)
+    expected, text_columns = read_expected(
+        run.csv_path, args.step_column, args.ignore_column, errors, args.tag_prefix, args.phase_column, args.final_phase
+    )
     texts = {}
     for tag, path in run.texts.items():
         try:
@@ -309,7 +327,8 @@ def check_run(run, args, errors):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        usage="%(prog)s [--logdir LOGDIR] [--step-column NAME] [--ignore-column NAME[,NAME...]] [--quiet]\n"
+        usage="%(prog)s [--logdir LOGDIR] [--step-column NAME] [--ignore-column NAME[,NAME...]]\n"
+        "       [--tag-prefix PREFIX:COL[,COL...]] [--phase-column NAME [--final-phase VALUE]] [--quiet]\n"
         "       --run EVENT_DIR CSV [TAG=FILE ...] [--run EVENT_DIR CSV [TAG=FILE ...] ...]",
         description=__doc__.split("\n\n", 1)[0],
         epilog=__doc__.split("\n\n", 1)[1],
@@ -333,9 +352,37 @@ def main(argv=None):
         metavar="NAME[,NAME...]",
         help="numeric CSV columns that are not scalars (repeatable, or comma-separated)",
     )
+    parser.add_argument(
+        "--tag-prefix",
+        action="append",
+        default=[],
+        metavar="PREFIX:COL[,COL...]",
+        help="the tags of these CSV columns are PREFIX + column, e.g. timing/:epoch_seconds (repeatable)",
+    )
+    parser.add_argument(
+        "--phase-column",
+        metavar="NAME",
+        help="a CSV column naming each row's phase: rows of a phase that is not a --final-phase have tags PHASE/TAG",
+    )
+    parser.add_argument(
+        "--final-phase",
+        action="append",
+        default=[],
+        metavar="VALUE",
+        help="a phase whose rows keep their plain tags (repeatable; an empty phase always does)",
+    )
     parser.add_argument("--quiet", action="store_true", help="print nothing on success")
     args = parser.parse_args(argv)
     args.ignore_column = [name for spec in args.ignore_column for name in spec.split(",") if name]
+    prefixes = {}
+    for spec in args.tag_prefix:
+        prefix, sep, names = spec.partition(":")
+        if not sep or not names:
+            parser.error(f"--tag-prefix: expected PREFIX:COL[,COL...], got {spec!r}")
+        for name in names.split(","):
+            if name:
+                prefixes[name] = prefix
+    args.tag_prefix = prefixes
     try:
         runs = [parse_run(values) for values in args.run]
     except argparse.ArgumentTypeError as e:

@@ -37,8 +37,10 @@ class CheckTensorboardTest(unittest.TestCase):
         (name,) = [n for n in os.listdir(self.path(run)) if "tfevents" in n]
         return self.path(run, name)
 
-    def argv(self, runs=("run_a", "run_b"), texts=True, ignore=("seed",)):
-        argv = ["--logdir", self.logdir]
+    PHASES = ["--tag-prefix", "timing/:epoch_seconds", "--phase-column", "phase", "--final-phase", "finetune"]
+
+    def argv(self, runs=("run_a", "run_b", "run_c"), texts=True, ignore=("seed",), phases=True):
+        argv = ["--logdir", self.logdir] + (self.PHASES if phases else [])
         for col in ignore:
             argv += ["--ignore-column", col]
         for run in runs:
@@ -71,7 +73,20 @@ class CheckTensorboardTest(unittest.TestCase):
     def test_demo_passes(self):
         rc, output = self.check(self.argv())
         self.assertEqual(rc, 0, output)
-        self.assertIn("all 2 run(s) match", output)
+        self.assertIn("all 3 run(s) match", output)
+
+    def test_phases_restart_their_epochs_and_need_their_own_tags(self):
+        # Without --phase-column, run_c's pre-training and fine-tuning rows share tags and steps.
+        self.assert_fails("tag 'train_loss' has a second value at step 1", "unexpected scalar tag 'pretrain-1/train_loss'",
+                          argv=self.argv(phases=False))
+
+    def test_timing_columns_go_under_their_prefix(self):
+        argv = [a for a in self.argv() if a not in ("--tag-prefix", "timing/:epoch_seconds")]
+        self.assert_fails("missing scalar tag 'epoch_seconds'", "unexpected scalar tag 'timing/epoch_seconds'", argv=argv)
+
+    def test_a_row_of_another_phase(self):
+        self.edit_csv("run_c", "pretrain-1,0.27", "pretrain-2,0.27")
+        self.assert_fails("missing scalar tag 'pretrain-2/train_loss'", "tag 'pretrain-1/train_loss': unexpected scalar")
 
     def test_numeric_column_that_is_not_a_scalar(self):
         self.assert_fails("missing scalar tag 'seed'", argv=self.argv(ignore=()))

@@ -556,7 +556,7 @@ fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
 /// Print: no navigation or expanders, figures kept whole, each sweep on a new page.
 const STYLE: &str = r#"
 :root { color-scheme: light; }
-body { font-family: system-ui, -apple-system, "Segoe UI", "DejaVu Sans", Helvetica, Arial, sans-serif; margin: 0 auto; max-width: 1180px; padding: 0 1.2rem 2rem; color: #1a1a1a; line-height: 1.4; }
+body { font-family: system-ui, -apple-system, "Segoe UI", "DejaVu Sans", Helvetica, Arial, sans-serif; margin: 0 auto; max-width: 1260px; padding: 0 1rem 2rem; color: #1a1a1a; line-height: 1.4; }
 header h1 { font-size: 1.6rem; margin: 1.2rem 0 0.4rem; }
 nav ul { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: 0.4rem 1.2rem; }
 section.sweep { border-top: 2px solid #ddd; margin-top: 1.5rem; }
@@ -564,9 +564,9 @@ h2 { font-size: 1.35rem; margin: 1rem 0 0.3rem; }
 h3 { font-size: 1.1rem; margin: 1.4rem 0 0.5rem; }
 p.description { margin: 0.2rem 0; color: #333; }
 p.counts, p.search, p.legend, ul.notes { color: #444; font-size: 0.92rem; }
-table { border-collapse: collapse; font-size: 0.88rem; margin: 0.4rem 0; }
+table { border-collapse: collapse; font-size: 0.84rem; margin: 0.4rem 0; }
 table.summary { display: block; overflow-x: auto; max-width: 100%; }
-th, td { padding: 0.22rem 0.5rem; border-bottom: 1px solid #e4e4e4; text-align: left; vertical-align: top; }
+th, td { padding: 0.2rem 0.42rem; border-bottom: 1px solid #e4e4e4; text-align: left; vertical-align: top; }
 tr.config td, th { white-space: nowrap; }
 th { background: #f3f3f3; position: sticky; top: 0; }
 table.sortable th { cursor: pointer; user-select: none; }

@@ -519,7 +519,9 @@ where
                 let upper = spread.iter().map(|p| (p.x, p.y + p.err.unwrap_or(0.0)));
                 let lower = spread.iter().rev().map(|p| (p.x, (p.y - p.err.unwrap_or(0.0)).max(y_floor)));
                 let outline: Vec<(f64, f64)> = upper.chain(lower).collect();
-                ctx.draw_series(std::iter::once(Polygon::new(outline, color.mix(0.18).filled())))
+                // Fainter the more lines there are, so that overlapping bands still show the lines.
+                let alpha = (0.6 / chart.series.len() as f64).clamp(0.06, 0.2);
+                ctx.draw_series(std::iter::once(Polygon::new(outline, color.mix(alpha).filled())))
                     .map_err(|e| err(&e))?;
             }
         }

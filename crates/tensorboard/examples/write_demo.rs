@@ -1,4 +1,4 @@
-//! Writes a demo TensorBoard logdir with two runs, each with an event file, the `metrics.csv` of
+//! Writes a demo TensorBoard logdir with three runs, each with an event file, the `metrics.csv` of
 //! the values it holds and the `config.toml` its text summary shows, for
 //! `check_tensorboard.py` to read back with TensorBoard's own reader:
 //!
@@ -81,6 +81,38 @@ fn write_run(logdir: &Path, run: &Run) -> Result<PathBuf, Box<dyn Error>> {
     Ok(dir)
 }
 
+/// A run shaped like the project's `stacked` runs: epochs restart at 1 in each `phase`, the
+/// pre-training phase's scalars are tagged `pretrain-1/…`, the fine-tuning phase's plainly, and a
+/// timing column goes under `timing/` (for the checker's `--phase-column`, `--final-phase` and
+/// `--tag-prefix`).
+fn write_phased_run(logdir: &Path) -> Result<PathBuf, Box<dyn Error>> {
+    let dir = logdir.join("run_c");
+    let config = "[model]\nkind = \"stacked\"\n";
+    fs::create_dir_all(&dir)?;
+    fs::write(dir.join("config.toml"), config)?;
+    let mut w = EventWriter::create(&dir, START, "demo-host")?;
+    w.text("config", 0, &markdown_code_block(config, "toml"), START)?;
+    let mut csv = String::from("run_id,seed,epoch,phase,train_loss,epoch_seconds\n");
+    let rows = [
+        ("pretrain-1", 1, 0.31, 1.25),
+        ("pretrain-1", 2, 0.27, 1.5),
+        ("finetune", 1, 0.61, 2.75),
+        ("finetune", 2, 0.43, 2.5),
+    ];
+    for (i, (phase, epoch, loss, seconds)) in rows.into_iter().enumerate() {
+        let prefix = if phase == "finetune" { String::new() } else { format!("{phase}/") };
+        let wall_time = START + 3.0 * (i as f64 + 1.0);
+        w.scalar(&format!("{prefix}train_loss"), epoch, loss as f32, wall_time)?;
+        w.scalar(&format!("{prefix}timing/epoch_seconds"), epoch, seconds as f32, wall_time)?;
+        writeln!(csv, "run_c,0,{epoch},{phase},{loss},{seconds}")?;
+    }
+    w.flush()?;
+    fs::write(dir.join("metrics.csv"), csv)?;
+    let events = read_event_file(w.path())?;
+    println!("run_c: {} events in {}", events.len(), w.path().display());
+    Ok(dir)
+}
+
 fn main() -> Result<(), Box<dyn Error>> {
     let Some(logdir) = std::env::args_os().nth(1).map(PathBuf::from) else {
         return Err("usage: write_demo <logdir>".into());
@@ -91,5 +123,6 @@ fn main() -> Result<(), Box<dyn Error>> {
     for run in [Run { id: "run_a", epochs: 4, lr: 0.001 }, Run { id: "run_b", epochs: 3, lr: 0.003 }] {
         write_run(&logdir, &run)?;
     }
+    write_phased_run(&logdir)?;
     Ok(())
 }
