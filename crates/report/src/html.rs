@@ -553,7 +553,8 @@ fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
 }
 
 /// Screen: one readable column, tables that scroll sideways when wide, charts at the page's width.
-/// Print: no navigation or expanders, figures kept whole, each sweep on a new page.
+/// Print: A4 landscape (a summary table is wider than it is tall), no navigation or expanders,
+/// figures kept whole, each sweep on a new page.
 const STYLE: &str = r#"
 :root { color-scheme: light; }
 body { font-family: system-ui, -apple-system, "Segoe UI", "DejaVu Sans", Helvetica, Arial, sans-serif; margin: 0 auto; max-width: 1260px; padding: 0 1rem 2rem; color: #1a1a1a; line-height: 1.4; }
@@ -588,15 +589,17 @@ figcaption { font-size: 0.88rem; color: #444; max-width: 60rem; }
 div.pictures { display: flex; flex-wrap: wrap; gap: 1rem 2rem; }
 figure.picture img { max-width: 100%; image-rendering: pixelated; display: block; border: 1px solid #ddd; }
 footer { margin-top: 2rem; font-size: 0.82rem; color: #666; }
+@page { size: A4 landscape; margin: 12mm; }
 @media print {
   body { max-width: none; padding: 0; font-size: 10pt; }
   nav, footer, tr.details { display: none; }
   section.sweep { border: none; }
   section.sweep + section.sweep { break-before: page; }
-  table.summary { display: table; overflow: visible; font-size: 8pt; }
+  table.summary { display: table; overflow: visible; font-size: 6.8pt; }
+  th, td { padding: 1px 4px; }
   th { position: static; }
   tr, figure { break-inside: avoid; }
-  figure.chart svg { max-width: 17cm; }
+  figure.chart svg { max-width: 19cm; }
   a { color: inherit; text-decoration: none; }
 }
 "#;

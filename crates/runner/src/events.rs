@@ -235,8 +235,14 @@ mod tests {
 
     #[test]
     fn metrics_and_timings_are_scalars_labels_are_not() {
-        let r = row(None);
+        // Every optional column filled: one scalar per metric and timing column.
+        let mut r = row(None);
+        let o = Some(0.5);
+        (r.penalty, r.noisy_test_bce, r.noisy_test_mse, r.noisy_test_psnr) = (o, o, o, o);
+        (r.test_kl, r.test_neg_elbo, r.test_nll, r.probe_accuracy) = (o, o, o, o);
+        (r.probe_seconds, r.nll_seconds) = (o, o);
         let tags: Vec<String> = scalars(&r).into_iter().map(|(t, _)| t).collect();
+        assert_eq!(tags.len(), COLUMNS.iter().filter(|(_, role)| *role != Column::Label).count(), "{tags:?}");
         assert!(
             tags.contains(&"test_bce".to_string()) && tags.contains(&"timing/epoch_seconds".to_string()),
             "{tags:?}"
@@ -244,15 +250,13 @@ mod tests {
         for label in ["epoch", "latent_dim", "seed", "learning_rate", "batch_size", "noise_level"] {
             assert!(!tags.iter().any(|t| t.ends_with(label)), "{label} is not a metric: {tags:?}");
         }
-        // Every metric and timing column with a value, once; empty ones write nothing.
-        let expected = COLUMNS.iter().filter(|(_, role)| *role != Column::Label).count();
-        let empty = [r.penalty, r.test_kl, r.test_neg_elbo, r.test_nll, r.nll_seconds, r.noisy_test_bce]
-            .iter()
-            .filter(|v| v.is_none())
-            .count();
-        assert!(tags.len() <= expected && tags.len() + empty >= expected, "{} of {expected}", tags.len());
         let bce = scalars(&r).into_iter().find(|(t, _)| t == "test_bce").unwrap().1;
         assert_eq!(bce, r.test_bce);
+        // An empty cell writes nothing.
+        r.penalty = None;
+        let fewer: Vec<String> = scalars(&r).into_iter().map(|(t, _)| t).collect();
+        assert_eq!(fewer.len(), tags.len() - 1);
+        assert!(!fewer.contains(&"penalty".to_string()));
     }
 
     #[test]
