@@ -1,13 +1,49 @@
 //! The drawing pieces every picture of a report shares: the embedded font, the palette, tick
-//! labels, and writing a picture as PNG.
+//! labels, and the two outputs of a [`Picture`]: an RGB buffer written as PNG, and SVG text for
+//! the HTML report. A picture is drawn by one function over plotters' `DrawingBackend`, so the
+//! PNG and the SVG of a chart come from the same code.
 //!
 //! Text is drawn with DejaVu Sans embedded in the binary (plotters' `ab_glyph` path), so nothing
-//! depends on the fonts or font libraries of the machine.
+//! depends on the fonts or font libraries of the machine. In SVG, plotters writes text as
+//! `<text font-family="sans-serif">` (laid out with the embedded font's metrics): a browser shows
+//! it in its own sans-serif, with no font file to fetch.
 
 use crate::error::ReportError;
+use plotters::backend::RGBPixel;
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
 use std::sync::OnceLock;
+
+/// Something drawn the same way on any plotters backend.
+pub(crate) trait Picture {
+    /// Draws onto the whole of `root` (a white canvas is the picture's own business).
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>;
+}
+
+/// The picture as an RGB buffer of `w` × `h` pixels (for [`write_png`]).
+pub(crate) fn render_rgb(picture: &impl Picture, w: u32, h: u32) -> Result<Vec<u8>, String> {
+    let mut rgb = vec![255u8; w as usize * h as usize * 3];
+    {
+        let backend = BitMapBackend::<RGBPixel>::with_buffer_and_format(&mut rgb, (w, h)).map_err(|e| e.to_string())?;
+        let root = backend.into_drawing_area();
+        picture.draw(&root)?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(rgb)
+}
+
+/// The picture as an SVG document of `w` × `h` user units (with a `viewBox`, so that it scales).
+pub(crate) fn render_svg(picture: &impl Picture, w: u32, h: u32) -> Result<String, String> {
+    register_font().map_err(|e| e.to_string())?;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
+        picture.draw(&root)?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg)
+}
 
 /// DejaVu Sans 2.37; its license is `assets/DejaVuSans-LICENSE.txt`.
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");

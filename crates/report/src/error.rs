@@ -50,6 +50,12 @@ pub enum ReportError {
     #[error("{}: cannot draw the plot: {message}", path.display())]
     Plot { path: PathBuf, message: String },
 
+    #[error("{}: not a search description: {message}", file.display())]
+    Search { file: PathBuf, message: String },
+
+    #[error("{}: cannot read the picture to embed it: {cause}", path.display())]
+    Embed { path: PathBuf, cause: std::io::Error },
+
     #[error("the font embedded for plots (assets/DejaVuSans.ttf) cannot be read as a TrueType font")]
     Font,
 }

@@ -6,21 +6,27 @@
 //! configuration, and [`render`] writes the tables as an aligned terminal table, Markdown, CSV or
 //! JSON. [`plots`] draws per-epoch curves and final-metric-vs-key pictures as PNG files (the
 //! linear probe against the latent size with its PCA and raw-pixel baselines among them), and
-//! [`latent_plots`] each run's test codes in the plane.
+//! [`latent_plots`] each run's test codes in the plane. [`html`] puts the tables, the same charts
+//! (as inline SVG) and the runs' pictures on one self-contained page; [`search`] reads a search's
+//! `search.json` and draws its trials.
 
 pub mod columns;
 mod draw;
 pub mod error;
+pub mod html;
 pub mod latent;
 pub mod load;
 pub mod plot;
 pub mod render;
+pub mod search;
 pub mod table;
 
 pub use columns::{resolve_key, run_columns, Metric, Role};
 pub use error::ReportError;
+pub use html::{html_report, HtmlOptions};
 pub use latent::{latent_plots, read_latent, LatentPoints};
 pub use load::{find_sweep_dirs, load, select_sweep, RunCounts, Source, SweepResults, SweepSource};
 pub use plot::{plots, PlotOptions};
 pub use render::{render, Format};
+pub use search::{read_search, Goal, Search, SearchKey};
 pub use table::{table, varying_keys, Stat, SweepTable, TableOptions, TableRow, Value};

@@ -41,6 +41,10 @@ pub struct RunCounts {
     pub failed: u64,
     /// Still running, or killed before it finished.
     pub running: u64,
+    /// Trials of a search stopped early at a rung (issue #15).
+    pub pruned: u64,
+    /// A status this version does not know (written by a newer runner).
+    pub other: u64,
 }
 
 /// Everything recorded about one sweep, merged over the directories it was found in.
@@ -59,6 +63,9 @@ pub struct SweepResults {
     /// The stored linear-probe baselines (`<sweep>/baselines/*.json`) of every directory, one per
     /// (kind, data, size): the newest when copies or older probe definitions disagree.
     pub baselines: Vec<Baseline>,
+    /// The sweep's `search.json` when its runs are the trials of a search (the first directory's
+    /// that has one).
+    pub search: Option<crate::search::Search>,
 }
 
 /// The column that remembers which directory a row came from while copies of a run are merged.
@@ -190,7 +197,14 @@ fn load_sweep(name: &str, dirs: &[PathBuf]) -> Result<SweepResults, ReportError>
             }
         }
     }
-    Ok(SweepResults { name: name.to_string(), description, sources, runs, metrics, counts, baselines })
+    let mut search = None;
+    for dir in dirs {
+        if let Some(s) = crate::search::read_search(dir)? {
+            search = Some(s);
+            break;
+        }
+    }
+    Ok(SweepResults { name: name.to_string(), description, sources, runs, metrics, counts, baselines, search })
 }
 
 /// The runs and metric rows of one sweep directory, and where they were read from.
@@ -260,7 +274,9 @@ fn count_runs(name: &str, runs: &DataFrame) -> Result<RunCounts, ReportError> {
             "completed" => counts.completed += 1,
             "diverged" => counts.diverged += 1,
             "failed" => counts.failed += 1,
-            _ => counts.running += 1,
+            "running" => counts.running += 1,
+            "pruned" => counts.pruned += 1,
+            _ => counts.other += 1,
         }
     }
     Ok(counts)

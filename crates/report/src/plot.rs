@@ -1,4 +1,6 @@
-//! PNG pictures of a sweep (plotters, drawn into a memory buffer and encoded with `png`):
+//! The charts of a sweep, each described once ([`Figure`]) and drawn by one function over any
+//! plotters backend: `runner report --plots` writes them as PNG (drawn into a memory buffer and
+//! encoded with `png`), the HTML report inlines them as SVG.
 //!
 //! - `<metric>_per_epoch.png`: the metric per epoch, one line per configuration, seeds averaged
 //!   (error bars of one sample std);
@@ -6,17 +8,20 @@
 //!   value of the other varying keys, error bars of one sample std over seeds;
 //! - `probe_accuracy_vs_latent_dim.png` (whatever the metric): the linear probe's accuracy against
 //!   the latent size, with the stored baselines: the same probe on a PCA of the pixels of each
-//!   size (dashed) and on the raw pixels (dotted).
+//!   size (dashed) and on the raw pixels (dotted);
+//! - for a search (`search.json` beside the runs): `<metric>_best_so_far_vs_trial.png`, each
+//!   trial's final metric and the best so far, and `search_parallel_coordinates.png`, one line per
+//!   trial across the searched keys, coloured by the metric (see [`crate::search`]).
 //!
 //! Text is drawn with DejaVu Sans embedded in the binary (plotters' `ab_glyph` path), so nothing
 //! depends on the fonts or font libraries of the machine. Only completed runs are drawn.
 
 use crate::columns::Metric;
-use crate::draw::{register_font, tick, write_png, PALETTE};
+use crate::draw::{register_font, render_rgb, tick, write_png, Picture, PALETTE};
 use crate::error::ReportError;
 use crate::load::SweepResults;
+use crate::search::{parallel_chart, trial_series, ParallelChart};
 use crate::table::{baseline, data_keys, epoch_curves, table, value, varying_keys, TableOptions, Value};
-use plotters::backend::RGBPixel;
 use plotters::coord::ranged1d::{AsRangedCoord, Ranged, ValueFormatter};
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
@@ -43,55 +48,105 @@ impl PlotOptions {
 
 /// One point of a line: x, mean, std over seeds.
 #[derive(Debug, Clone, Copy)]
-struct Point {
-    x: f64,
-    y: f64,
-    err: Option<f64>,
+pub(crate) struct Point {
+    pub x: f64,
+    pub y: f64,
+    pub err: Option<f64>,
 }
 
 #[derive(Debug, Clone)]
-struct Series {
-    label: String,
-    points: Vec<Point>,
-    line: Line,
+pub(crate) struct Series {
+    pub label: String,
+    pub points: Vec<Point>,
+    pub line: Line,
 }
 
 /// How a series is drawn: runs solid with markers and error bars, baselines without.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Line {
+pub(crate) enum Line {
     Solid,
     /// The PCA baseline: a dashed line through its points.
     Dashed,
     /// The raw-pixel baseline: a dotted level.
     Dotted,
+    /// Points without a line, in grey (a search's trials).
+    Markers,
+    /// A line through the points in the next palette colour, without markers (the best so far,
+    /// given with its corners).
+    Plain,
 }
 
 #[derive(Debug, Clone)]
-struct Chart {
-    title: String,
-    x_label: String,
-    y_label: String,
+pub(crate) struct Chart {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
     /// Ticks only at whole numbers (epochs).
-    integer_x: bool,
-    x_log: bool,
+    pub integer_x: bool,
+    pub x_log: bool,
     /// Spread the series sideways a little, so that error bars at the same x stay apart.
-    dodge: bool,
-    series: Vec<Series>,
+    pub dodge: bool,
+    /// Draw the spread of solid series as a translucent band instead of error bars (the HTML
+    /// report's learning curves; the PNGs keep their bars).
+    pub bands: bool,
+    pub series: Vec<Series>,
     /// Where the legend covers the least: losses fall, PSNR rises.
-    legend_low: bool,
+    pub legend_low: bool,
+}
+
+/// One chart of a sweep: `name` is the PNG's file stem and the HTML figure's id; `caption` says
+/// in words what it shows (the HTML report prints it under the chart).
+#[derive(Debug, Clone)]
+pub(crate) struct Figure {
+    pub name: String,
+    pub caption: String,
+    pub drawing: Drawing,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Drawing {
+    Lines(Chart),
+    Parallel(ParallelChart),
+}
+
+impl Picture for Drawing {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        match self {
+            Drawing::Lines(chart) => chart.draw(root),
+            Drawing::Parallel(chart) => chart.draw(root),
+        }
+    }
 }
 
 /// Draws the pictures of a sweep into `out_dir` (created if needed) and returns the files written.
 /// A sweep without completed runs has nothing to draw: no files.
 pub fn plots(sweep: &SweepResults, opts: &PlotOptions, out_dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    let figures = figures(sweep, opts.metric, false)?;
+    if figures.is_empty() {
+        return Ok(Vec::new());
+    }
+    std::fs::create_dir_all(out_dir).map_err(|e| results::ResultsError::io(out_dir, e))?;
+    let mut written = Vec::new();
+    for figure in &figures {
+        let path = out_dir.join(format!("{}.png", figure.name));
+        let fail = |message: String| ReportError::Plot { path: path.clone(), message };
+        let rgb = render_rgb(&figure.drawing, opts.width, opts.height).map_err(fail)?;
+        // Atomically: a reader never sees half a picture.
+        write_png(&path, &rgb, opts.width, opts.height)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// The charts of a sweep, in the order `plots` writes them; none without completed runs. With
+/// `bands`, learning curves show their spread over seeds as a band.
+pub(crate) fn figures(sweep: &SweepResults, metric: Metric, bands: bool) -> Result<Vec<Figure>, ReportError> {
     if sweep.counts.completed == 0 {
         return Ok(Vec::new());
     }
     register_font()?;
-    std::fs::create_dir_all(out_dir).map_err(|e| results::ResultsError::io(out_dir, e))?;
-    let metric = opts.metric;
     let keys = varying_keys(sweep)?;
-    let mut written = Vec::new();
+    let mut figures = Vec::new();
 
     let per_epoch = Chart {
         title: format!("{}: {metric} per epoch (mean ± std over seeds)", sweep.name),
@@ -100,33 +155,42 @@ pub fn plots(sweep: &SweepResults, opts: &PlotOptions, out_dir: &Path) -> Result
         integer_x: true,
         x_log: false,
         dodge: false,
+        bands,
         series: epoch_series(sweep, &keys, metric)?,
         legend_low: metric.higher_is_better(),
     };
     if per_epoch.series.iter().any(|s| !s.points.is_empty()) {
-        let path = out_dir.join(format!("{metric}_per_epoch.png"));
-        write_chart(&path, &per_epoch, opts)?;
-        written.push(path);
+        let spread = if bands { "a band of ± one sample std" } else { "bars of ± one sample std" };
+        figures.push(Figure {
+            name: format!("{metric}_per_epoch"),
+            caption: format!(
+                "Learning curves: {metric} per epoch, one line per configuration, the mean over its completed \
+                 seeds with {spread}."
+            ),
+            drawing: Drawing::Lines(per_epoch),
+        });
     }
 
-    written.extend(final_vs_keys(sweep, metric, None, opts, out_dir)?);
+    figures.extend(final_vs_keys(sweep, metric, None)?);
     // The probe against the latent size, whatever the table leads with.
     if metric != Metric::ProbeAccuracy {
-        written.extend(final_vs_keys(sweep, Metric::ProbeAccuracy, Some("latent_dim"), opts, out_dir)?);
+        figures.extend(final_vs_keys(sweep, Metric::ProbeAccuracy, Some("latent_dim"))?);
     }
-    Ok(written)
+    if let Some(search) = &sweep.search {
+        if let Some(chart) = trial_series(sweep, search)? {
+            figures.push(chart);
+        }
+        if let Some(chart) = parallel_chart(sweep, search)? {
+            figures.push(chart);
+        }
+    }
+    Ok(figures)
 }
 
-/// `<metric>_vs_<key>.png` for each numeric varying key (or only `only`) along which some line
-/// has two points or more.
-fn final_vs_keys(
-    sweep: &SweepResults,
-    metric: Metric,
-    only: Option<&str>,
-    opts: &PlotOptions,
-    out_dir: &Path,
-) -> Result<Vec<PathBuf>, ReportError> {
-    let mut written = Vec::new();
+/// `<metric>_vs_<key>` for each numeric varying key (or only `only`) along which some line has
+/// two points or more.
+fn final_vs_keys(sweep: &SweepResults, metric: Metric, only: Option<&str>) -> Result<Vec<Figure>, ReportError> {
+    let mut figures = Vec::new();
     let options = TableOptions { metric, ..TableOptions::default() };
     let finals = table(sweep, &options)?;
     for (k, key) in finals.keys.iter().enumerate() {
@@ -169,22 +233,35 @@ fn final_vs_keys(
             sizes.dedup();
             series.extend(baseline_series(sweep, &sizes)?);
         }
+        // Sizes and rates are swept in multiples: a log axis spaces them evenly.
+        let x_log = lo > 0.0 && hi / lo >= 10.0;
+        let baselines = if series.iter().any(|s| s.line != Line::Solid) {
+            " The PCA probe of each size is dashed, the raw-pixel probe dotted."
+        } else {
+            ""
+        };
         let chart = Chart {
             title: format!("{}: final {metric} vs {key} (mean ± std over seeds)", sweep.name),
             x_label: key_axis_label(key),
             y_label: metric.axis_label().to_string(),
             integer_x: matches!(finals.rows.first().and_then(|r| r.keys.get(k)), Some(Value::Int(_))),
-            // Sizes and rates are swept in multiples: a log axis spaces them evenly.
-            x_log: lo > 0.0 && hi / lo >= 10.0,
+            x_log,
             dodge: true,
+            bands: false,
             series,
             legend_low: metric.higher_is_better(),
         };
-        let path = out_dir.join(format!("{metric}_vs_{key}.png"));
-        write_chart(&path, &chart, opts)?;
-        written.push(path);
+        figures.push(Figure {
+            name: format!("{metric}_vs_{key}"),
+            caption: format!(
+                "Final {metric} against {key}{}: one line per value of the other keys, the mean over completed \
+                 seeds with bars of ± one sample std.{baselines}",
+                if x_log { " (log axis)" } else { "" }
+            ),
+            drawing: Drawing::Lines(chart),
+        });
     }
-    Ok(written)
+    Ok(figures)
 }
 
 /// The stored baselines of the sweep's data at the latent sizes `sizes`: the PCA probe of each
@@ -260,7 +337,7 @@ fn label<'a>(pairs: impl Iterator<Item = (&'a String, &'a Value)>, fallback: &st
     }
 }
 
-fn number(v: &Value) -> Option<f64> {
+pub(crate) fn number(v: &Value) -> Option<f64> {
     match v {
         Value::Int(n) => Some(*n as f64),
         Value::Float(x) if x.is_finite() => Some(*x),
@@ -268,7 +345,7 @@ fn number(v: &Value) -> Option<f64> {
     }
 }
 
-fn min_max(xs: &[f64]) -> (f64, f64) {
+pub(crate) fn min_max(xs: &[f64]) -> (f64, f64) {
     xs.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| (lo.min(x), hi.max(x)))
 }
 
@@ -285,15 +362,6 @@ fn key_axis_label(key: &str) -> String {
         "noise_level" => "noise level".to_string(),
         other => other.to_string(),
     }
-}
-
-/// Renders a chart and writes it as PNG (atomically: a reader never sees half a picture).
-fn write_chart(path: &Path, chart: &Chart, opts: &PlotOptions) -> Result<(), ReportError> {
-    let fail = |message: String| ReportError::Plot { path: path.to_path_buf(), message };
-    let (w, h) = (opts.width, opts.height);
-    let mut rgb = vec![255u8; w as usize * h as usize * 3];
-    draw(&mut rgb, chart, w, h).map_err(fail)?;
-    write_png(path, &rgb, w, h)
 }
 
 /// The axis ranges, padded so that no point or error bar sits on the frame.
@@ -329,21 +397,20 @@ fn ranges(chart: &Chart) -> ((f64, f64), (f64, f64), bool) {
     (x, y, y_log)
 }
 
-fn draw(rgb: &mut [u8], chart: &Chart, w: u32, h: u32) -> Result<(), String> {
-    let backend = BitMapBackend::<RGBPixel>::with_buffer_and_format(rgb, (w, h)).map_err(|e| e.to_string())?;
-    let root = backend.into_drawing_area();
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
-    // A log axis gets its ticks at the values that were swept (2, 8, 32 rather than 10, 20, 30).
-    let ticks = x_ticks(chart);
-    let chart = &dodged(chart);
-    let ((x0, x1), (y0, y1), y_log) = ranges(chart);
-    match (chart.x_log, y_log) {
-        (false, false) => draw_on(&root, chart, x0..x1, y0..y1, y0)?,
-        (true, false) => draw_on(&root, chart, (x0..x1).log_scale().with_key_points(ticks), y0..y1, y0)?,
-        (false, true) => draw_on(&root, chart, x0..x1, (y0..y1).log_scale(), y0)?,
-        (true, true) => draw_on(&root, chart, (x0..x1).log_scale().with_key_points(ticks), (y0..y1).log_scale(), y0)?,
+impl Picture for Chart {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        // A log axis gets its ticks at the values that were swept (2, 8, 32 rather than 10, 20, 30).
+        let ticks = x_ticks(self);
+        let chart = &dodged(self);
+        let ((x0, x1), (y0, y1), y_log) = ranges(chart);
+        match (chart.x_log, y_log) {
+            (false, false) => draw_on(root, chart, x0..x1, y0..y1, y0),
+            (true, false) => draw_on(root, chart, (x0..x1).log_scale().with_key_points(ticks), y0..y1, y0),
+            (false, true) => draw_on(root, chart, x0..x1, (y0..y1).log_scale(), y0),
+            (true, true) => draw_on(root, chart, (x0..x1).log_scale().with_key_points(ticks), (y0..y1).log_scale(), y0),
+        }
     }
-    root.present().map_err(|e| e.to_string())
 }
 
 /// The distinct x values when there are few, else about ten of them, evenly picked.
@@ -378,14 +445,9 @@ fn dodged(chart: &Chart) -> Chart {
     out
 }
 
-fn draw_on<X, Y>(
-    root: &DrawingArea<BitMapBackend<'_, RGBPixel>, Shift>,
-    chart: &Chart,
-    x: X,
-    y: Y,
-    y_floor: f64,
-) -> Result<(), String>
+fn draw_on<DB, X, Y>(root: &DrawingArea<DB, Shift>, chart: &Chart, x: X, y: Y, y_floor: f64) -> Result<(), String>
 where
+    DB: DrawingBackend,
     X: AsRangedCoord<Value = f64>,
     Y: AsRangedCoord<Value = f64>,
     X::CoordDescType: Ranged<ValueType = f64> + ValueFormatter<f64>,
@@ -416,6 +478,24 @@ where
     let mut runs = 0;
     for s in &chart.series {
         let points = s.points.iter().map(|p| (p.x, p.y));
+        if s.line == Line::Markers {
+            let grey = RGBColor(150, 150, 150).mix(0.8).filled();
+            ctx.draw_series(s.points.iter().map(|p| Circle::new((p.x, p.y), 4, grey)))
+                .map_err(|e| err(&e))?
+                .label(s.label.as_str())
+                .legend(move |(x, y)| Circle::new((x + 12, y), 4, grey));
+            continue;
+        }
+        if s.line == Line::Plain {
+            let color = PALETTE[runs % PALETTE.len()];
+            runs += 1;
+            let line = ShapeStyle { color: color.to_rgba(), filled: false, stroke_width: 3 };
+            ctx.draw_series(LineSeries::new(points, line))
+                .map_err(|e| err(&e))?
+                .label(s.label.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], line));
+            continue;
+        }
         if s.line != Line::Solid {
             // Baselines in dark grey, apart from the palette of the runs.
             let line = ShapeStyle { color: RGBColor(60, 60, 60).to_rgba(), filled: false, stroke_width: 2 };
@@ -432,6 +512,19 @@ where
         let color = PALETTE[runs % PALETTE.len()];
         runs += 1;
         let line = ShapeStyle { color: color.to_rgba(), filled: false, stroke_width: 2 };
+        if chart.bands {
+            // Mean ± std as one translucent polygon: along the upper edge, back along the lower.
+            let spread: Vec<&Point> = s.points.iter().filter(|p| p.err.is_some_and(|e| e > 0.0)).collect();
+            if spread.len() >= 2 {
+                let upper = spread.iter().map(|p| (p.x, p.y + p.err.unwrap_or(0.0)));
+                let lower = spread.iter().rev().map(|p| (p.x, (p.y - p.err.unwrap_or(0.0)).max(y_floor)));
+                let outline: Vec<(f64, f64)> = upper.chain(lower).collect();
+                // Fainter the more lines there are, so that overlapping bands still show the lines.
+                let alpha = (0.6 / chart.series.len() as f64).clamp(0.06, 0.2);
+                ctx.draw_series(std::iter::once(Polygon::new(outline, color.mix(alpha).filled())))
+                    .map_err(|e| err(&e))?;
+            }
+        }
         ctx.draw_series(LineSeries::new(points, line))
             .map_err(|e| err(&e))?
             .label(s.label.as_str())
@@ -440,6 +533,7 @@ where
         let bars: Vec<(f64, f64, f64)> = s
             .points
             .iter()
+            .filter(|_| !chart.bands)
             .filter_map(|p| p.err.filter(|e| *e > 0.0).map(|e| (p.x, (p.y - e).max(y_floor), p.y + e)))
             .collect();
         ctx.draw_series(bars.iter().map(|&(x, lo, hi)| PathElement::new(vec![(x, lo), (x, hi)], line)))

@@ -72,7 +72,7 @@ fn exporter(format: Format) -> &'static dyn Exporter {
 const COUNTS: [&str; 4] = ["runs", "completed", "diverged", "failed"];
 
 /// How to read the metric columns: the mark (when a row has it), what the numbers are.
-fn legend(t: &SweepTable, mark: &str) -> String {
+pub(crate) fn legend(t: &SweepTable, mark: &str) -> String {
     let better = if t.metric.higher_is_better() { "higher" } else { "lower" };
     let mut parts = Vec::new();
     if t.rows.iter().any(|r| r.best) {
@@ -86,12 +86,12 @@ fn legend(t: &SweepTable, mark: &str) -> String {
 
 /// The terminal and Markdown tables show the PCA baseline column when a row has one (the raw
 /// pixels' baseline is one number per dataset: a note under the table).
-fn shows_pca(t: &SweepTable) -> bool {
+pub(crate) fn shows_pca(t: &SweepTable) -> bool {
     t.rows.iter().any(|r| r.pca_probe_accuracy.is_some())
 }
 
 /// An accuracy as the tables show metrics: four decimals.
-fn accuracy_text(x: Option<f64>) -> String {
+pub(crate) fn accuracy_text(x: Option<f64>) -> String {
     x.map_or("-".to_string(), |v| format!("{v:.4}"))
 }
 
@@ -234,7 +234,7 @@ fn decimals(x: f64) -> Option<usize> {
 }
 
 /// The mean (with the mark, when best) and the std, rounded alike so they can be compared.
-fn stat_parts(s: &Stat, best: bool, mark: &str) -> (String, Option<String>) {
+pub(crate) fn stat_parts(s: &Stat, best: bool, mark: &str) -> (String, Option<String>) {
     let Some(mean) = s.mean else { return ("-".to_string(), None) };
     let mark = if best { mark } else { "" };
     match decimals(mean) {

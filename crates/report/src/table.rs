@@ -139,8 +139,14 @@ impl SweepTable {
             c.diverged,
             c.failed
         );
+        if c.pruned > 0 {
+            counts.push_str(&format!(", {} pruned", c.pruned));
+        }
         if c.running > 0 {
             counts.push_str(&format!(", {} running or unfinished", c.running));
+        }
+        if c.other > 0 {
+            counts.push_str(&format!(", {} with another status", c.other));
         }
         match &self.description {
             Some(d) => format!("{} — {d} — {counts}", self.sweep),

@@ -54,7 +54,9 @@ pub enum Command {
   runner report
   runner report results/latent_sizes --group-by variant --metric test_mse
   runner report --best --group-by model.latent_dim --format markdown
-  runner report --plots")]
+  runner report --plots
+  runner report results/latent_sizes --html              # results/latent_sizes/report.html
+  runner report results --html=/tmp/all-sweeps.html")]
     Report(ReportArgs),
 
     /// Retrain recorded runs and compare every metric of every epoch
@@ -63,11 +65,17 @@ pub enum Command {
   runner check results/reference/smoke --all --tolerance 1e-4")]
     Check(CheckArgs),
 
+<<<<<<< HEAD
     /// Where a sweep stands: completed, running, paused, pending, failed, diverged and pruned runs,
     /// who holds the running ones (host, process), and the failures' errors. Takes no lock: it can
     /// watch a sweep that runs elsewhere (a Slurm array, from the login node)
     #[command(after_help = "Example:\n  runner status results/latent_sizes")]
     Status(StatusArgs),
+=======
+    /// Write a sweep's results in another tool's format (nothing in the results directory changes)
+    #[command(subcommand)]
+    Export(ExportCommand),
+>>>>>>> view
 
     /// Compare the metrics of the runs two results directories share (e.g. two machines)
     #[command(after_help = "Example:\n  runner compare /tmp/a/smoke /tmp/b/smoke   # bit-exact")]
@@ -145,6 +153,10 @@ pub struct SweepArgs {
     /// Progress display
     #[arg(long, value_enum, default_value_t = Progress::Auto)]
     pub progress: Progress,
+    /// Also write TensorBoard event files as epochs finish, one folder per run:
+    /// DIR/<variant>/<label>/ (`tensorboard --logdir DIR`)
+    #[arg(long, value_name = "DIR")]
+    pub tensorboard: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -185,6 +197,11 @@ pub struct ReportArgs {
     /// <sweep>/runs/<id>/latent.png
     #[arg(long)]
     pub plots: bool,
+    /// Also write one self-contained HTML page of the tables, charts and pictures, to PATH or by
+    /// default to <sweep>/report.html (several sweeps: DIR/report.html of the one DIR given).
+    /// Give a path as --html=PATH: a bare word after --html is a results directory
+    #[arg(long, value_name = "PATH", num_args = 0..=1, require_equals = true)]
+    pub html: Option<Option<PathBuf>>,
 }
 
 /// `--format`: one of report's formats, by name (the list is report's own, and `--help` shows it).
@@ -234,6 +251,27 @@ pub struct CompareArgs {
     /// Largest relative difference accepted; 0 means bit-exact
     #[arg(long, default_value_t = 0.0)]
     pub tolerance: f64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// TensorBoard event files: one per run in <out>/<variant>/<label>/, every per-epoch metric
+    /// as a scalar (step = epoch; timings under timing/, a stacked run's pre-training epochs
+    /// under pretrain-<k>/) and the run's config.toml as text
+    #[command(after_help = "Examples:
+  runner export tensorboard results/smoke                # into ./tensorboard/smoke
+  runner export tensorboard results/smoke --out /tmp/tb && tensorboard --logdir /tmp/tb")]
+    Tensorboard(ExportTensorboardArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportTensorboardArgs {
+    /// A sweep's results directory (holding runs/); it is only read
+    pub sweep_dir: PathBuf,
+    /// The log directory to write [default: tensorboard/<sweep>]; it may not be inside the sweep
+    /// directory. Exporting again replaces the event files of the runs it writes
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

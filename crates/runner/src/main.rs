@@ -5,6 +5,8 @@ mod baselines;
 mod check;
 mod cli;
 mod env;
+mod events;
+mod export_cmd;
 mod plan;
 mod progress;
 mod report_cmd;
@@ -14,7 +16,7 @@ mod sweep;
 mod tools;
 
 use clap::Parser;
-use cli::{Cli, Command, DataCommand};
+use cli::{Cli, Command, DataCommand, ExportCommand};
 use std::process::ExitCode;
 
 /// Training allocates the same large buffers every step; glibc hands blocks above its mmap
@@ -45,7 +47,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sample(args) => tools::sample(&args)?,
         Command::Check(args) => return check::run(args),
         Command::Compare(args) => return check::compare_dirs(args),
+<<<<<<< HEAD
         Command::Status(args) => return status::run(args),
+=======
+        Command::Export(ExportCommand::Tensorboard(args)) => export_cmd::tensorboard(&args)?,
+>>>>>>> view
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,12 +1,13 @@
 //! `runner report`: checks the options, reads the sweeps under the given directories, prints (or
 //! writes) their comparison tables and, with `--plots`, draws their pictures (into
-//! `<sweep>/plots/`, and each run's latent space into its own folder). Fails when no sweep has a
-//! completed run, after showing what there is, so that a script notices.
+//! `<sweep>/plots/`, and each run's latent space into its own folder) and, with `--html`, writes
+//! one page of everything. Fails when no sweep has a completed run, after showing what there is,
+//! so that a script notices.
 
 use crate::cli::ReportArgs;
 use anyhow::{bail, Context, Result};
-use report::{PlotOptions, TableOptions};
-use std::path::PathBuf;
+use report::{HtmlOptions, PlotOptions, SweepResults, TableOptions};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 pub fn run(args: ReportArgs) -> Result<ExitCode> {
@@ -25,6 +26,14 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
             eprintln!("wrote {}", path.display());
         }
         None => print!("{text}"),
+    }
+
+    if let Some(given) = &args.html {
+        let path = html_path(given.as_deref(), &sweeps, &paths)?;
+        let opts = HtmlOptions { table: options.clone(), generator: format!("runner {}", crate::cli::VERSION) };
+        let page = report::html_report(&sweeps, &opts)?;
+        atomic_file::write(&path, page.as_bytes()).with_context(|| format!("--html {}", path.display()))?;
+        eprintln!("wrote {} ({} KiB)", path.display(), page.len().div_ceil(1024));
     }
 
     if args.plots {
@@ -61,4 +70,24 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
         bail!("no sweep has a completed run ({}); nothing to compare", what.join("; "));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where `--html` writes: the path given; else `report.html` in the sweep's directory (its first,
+/// when copies were merged), or for several sweeps in the one directory given.
+fn html_path(given: Option<&Path>, sweeps: &[SweepResults], paths: &[PathBuf]) -> Result<PathBuf> {
+    if let Some(path) = given {
+        return Ok(path.to_path_buf());
+    }
+    match (sweeps, paths) {
+        ([one], _) => match one.sources.first() {
+            Some(source) => Ok(source.dir.join("report.html")),
+            None => bail!("sweep {}: no directory to write report.html into; give --html=PATH", one.name),
+        },
+        (_, [dir]) => Ok(dir.join("report.html")),
+        _ => bail!(
+            "--html: {} sweeps from {} directories and no page path; give one, e.g. --html=report.html",
+            sweeps.len(),
+            paths.len()
+        ),
+    }
 }

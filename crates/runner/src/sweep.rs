@@ -213,6 +213,10 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
+    // Folders from every planned run (not only this shard's), so that they do not depend on sharding.
+    let runs = planned.iter().map(|p| (p.id.clone(), p.spec.variant.clone(), p.spec.label()));
+    let tensorboard = args.tensorboard.as_deref().map(|dir| crate::events::Logdir::create(dir, runs)).transpose()?;
+
     let _lock = store.lock(shard)?;
     store.save_sweep_file(&sweep.source)?;
     let total = match &sweep.search {
@@ -241,6 +245,7 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
                 Context { sweep: &sweep, store: &store, datasets: &datasets, display: &display, force: args.force };
             train_runs(&mine, &jobs, &ctx)?
         }
+<<<<<<< HEAD
         Some(search) => {
             store.save_search(&search_record(search)).context("writing search.json")?;
             let opts = crate::search::Options {
@@ -253,6 +258,14 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
                 baselines: !args.no_baselines,
             };
             crate::search::run(&sweep, search, &jobs, &mut datasets, &opts)?
+=======
+        let dataset = datasets.get(&p.dataset)?;
+        let status = train_one(&sweep, p, dataset, &store, &display, lock, tensorboard.as_ref())?;
+        match status {
+            RunStatus::Completed => tally.completed += 1,
+            RunStatus::Diverged => tally.diverged += 1,
+            RunStatus::Failed | RunStatus::Running => tally.failed += 1,
+>>>>>>> view
         }
     };
     // Once, at the end: a run's end writes only its own folder, so a sweep's bookkeeping does not
@@ -320,6 +333,7 @@ fn train_one(
     store: &SweepDir,
     slot: &Slot<'_>,
     lock: results::RunLock,
+    tensorboard: Option<&crate::events::Logdir>,
 ) -> Result<RunStatus> {
     let label = p.spec.label();
     let file = RunFile {
@@ -362,6 +376,9 @@ fn train_one(
         batch_size: p.spec.config.train.batch_size,
         epoch_started: Instant::now(),
         probe: None,
+        events: tensorboard
+            .map(|t| t.start(&p.id, &file.to_toml(), crate::events::now(), &crate::env::hostname()))
+            .transpose()?,
     };
     let outcome = train::run(&info, dataset, &mut observer);
     let seconds = started.elapsed().as_secs_f64();
@@ -390,6 +407,8 @@ struct Observer<'a> {
     epoch_started: Instant,
     /// The probe of the current epoch, shown in its line.
     probe: Option<String>,
+    /// `--tensorboard`: the run's event file.
+    events: Option<crate::events::RunEvents>,
 }
 
 impl train::Observer for Observer<'_> {
@@ -410,6 +429,9 @@ impl train::Observer for Observer<'_> {
 
     fn epoch(&mut self, row: &MetricRow) -> Result<(), String> {
         self.writer.append(row).map_err(|e| e.to_string())?;
+        if let Some(events) = &mut self.events {
+            events.epoch(row, crate::events::now()).map_err(|e| format!("{e:#}"))?;
+        }
         let noisy = row.noisy_test_bce.map_or(String::new(), |b| format!(" noisy_test_bce {b:.4}"));
         let probe = self.probe.take().unwrap_or_default();
         let (phase, of) = match row.phase.as_deref() {
