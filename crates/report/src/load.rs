@@ -274,7 +274,7 @@ fn count_runs(name: &str, runs: &DataFrame) -> Result<RunCounts, ReportError> {
             "completed" => counts.completed += 1,
             "diverged" => counts.diverged += 1,
             "failed" => counts.failed += 1,
-            "running" => counts.running += 1,
+            "running" | "paused" => counts.running += 1,
             "pruned" => counts.pruned += 1,
             _ => counts.other += 1,
         }

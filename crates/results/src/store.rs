@@ -113,6 +113,9 @@ impl SweepDir {
     pub fn start_run(&self, file: &RunFile, record: RunRecord, lock: RunLock) -> Result<RunWriter, ResultsError> {
         let dir = self.run_dir(&file.run_id);
         std::fs::create_dir_all(dir.path()).map_err(|e| ResultsError::io(dir.path(), e))?;
+        // Who trains it, for `runner status` (written only now: a run skipped as done keeps its
+        // files as they were, the lock file too).
+        write_holder(&lock._file, "training");
         for stale in layout::OUTPUTS {
             let _ = std::fs::remove_file(dir.file(stale));
         }
@@ -138,10 +141,7 @@ impl SweepDir {
             .open(&path)
             .map_err(|e| ResultsError::io(&path, e))?;
         match file.try_lock() {
-            Ok(()) => {
-                write_holder(&file, "training");
-                Ok(Some(RunLock { _file: file }))
-            }
+            Ok(()) => Ok(Some(RunLock { _file: file })),
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),
             Err(std::fs::TryLockError::Error(e)) => Err(ResultsError::io(&path, e)),
         }

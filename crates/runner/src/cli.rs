@@ -65,17 +65,14 @@ pub enum Command {
   runner check results/reference/smoke --all --tolerance 1e-4")]
     Check(CheckArgs),
 
-<<<<<<< HEAD
     /// Where a sweep stands: completed, running, paused, pending, failed, diverged and pruned runs,
     /// who holds the running ones (host, process), and the failures' errors. Takes no lock: it can
     /// watch a sweep that runs elsewhere (a Slurm array, from the login node)
     #[command(after_help = "Example:\n  runner status results/latent_sizes")]
     Status(StatusArgs),
-=======
     /// Write a sweep's results in another tool's format (nothing in the results directory changes)
     #[command(subcommand)]
     Export(ExportCommand),
->>>>>>> view
 
     /// Compare the metrics of the runs two results directories share (e.g. two machines)
     #[command(after_help = "Example:\n  runner compare /tmp/a/smoke /tmp/b/smoke   # bit-exact")]

@@ -44,6 +44,8 @@ pub struct Logdir {
     root: PathBuf,
     /// Run id → folder under the root.
     folders: BTreeMap<String, PathBuf>,
+    /// The runs the folders were chosen over (id, variant, label).
+    runs: Vec<(String, String, String)>,
 }
 
 impl Logdir {
@@ -58,7 +60,15 @@ impl Logdir {
             let folder = if shared { disambiguated(&plain[i], id) } else { plain[i].clone() };
             folders.insert(id.clone(), folder);
         }
-        Self { root: root.to_path_buf(), folders }
+        Self { root: root.to_path_buf(), folders, runs }
+    }
+
+    /// This log directory with the folders of more runs (a search's next round), chosen over them
+    /// all.
+    pub fn with_runs(&self, runs: impl IntoIterator<Item = (String, String, String)>) -> Self {
+        let mut all = self.runs.clone();
+        all.extend(runs);
+        Self::new(&self.root, all)
     }
 
     /// [`Logdir::new`], and the root created now: `runner sweep --tensorboard` reports an

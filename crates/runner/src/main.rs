@@ -47,11 +47,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sample(args) => tools::sample(&args)?,
         Command::Check(args) => return check::run(args),
         Command::Compare(args) => return check::compare_dirs(args),
-<<<<<<< HEAD
         Command::Status(args) => return status::run(args),
-=======
         Command::Export(ExportCommand::Tensorboard(args)) => export_cmd::tensorboard(&args)?,
->>>>>>> view
     }
     Ok(ExitCode::SUCCESS)
 }

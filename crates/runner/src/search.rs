@@ -31,6 +31,8 @@ pub struct Options<'a> {
     pub wait: Duration,
     /// Compute the linear-probe baselines the round's runs need (`--no-baselines` skips them).
     pub baselines: bool,
+    /// `--tensorboard`: the log directory (each round adds its runs' folders).
+    pub tensorboard: Option<&'a crate::events::Logdir>,
 }
 
 /// One trial: its values and its runs.
@@ -116,7 +118,10 @@ pub fn run(sweep: &Sweep, search: &Search, jobs: &Jobs, datasets: &mut Datasets,
         if opts.baselines {
             crate::baselines::ensure(store, &mine, datasets, display).context("storing the baselines")?;
         }
-        let ctx = Context { sweep, store, datasets, display, force };
+        let logdir = opts
+            .tensorboard
+            .map(|l| l.with_runs(all.iter().map(|p| (p.id.clone(), p.spec.variant.clone(), p.spec.label()))));
+        let ctx = Context { sweep, store, datasets, display, force, tensorboard: logdir.as_ref() };
         tally.add(train_runs(&mine, jobs, &ctx)?);
         wait_for_round(store, &all, opts.wait, display, k)?;
         for t in &trials {

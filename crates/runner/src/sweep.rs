@@ -94,6 +94,8 @@ pub struct Context<'a> {
     pub display: &'a Display,
     /// Retrain runs that completed (or diverged) before.
     pub force: bool,
+    /// `--tensorboard`: the log directory each run's events go to as its epochs end.
+    pub tensorboard: Option<&'a crate::events::Logdir>,
 }
 
 /// Trains `runs` with `jobs` jobs, each taking the next run in order when it is free. Results
@@ -171,7 +173,7 @@ fn process(p: &Planned, ctx: &Context<'_>, slot: &Slot<'_>) -> Result<Tally> {
     }
     let dataset = ctx.datasets.get(&p.dataset)?;
     let started = Instant::now();
-    match train_one(ctx.sweep, p, dataset, store, slot, lock)? {
+    match train_one(ctx.sweep, p, dataset, store, slot, lock, ctx.tensorboard)? {
         RunStatus::Completed => t.completed += 1,
         RunStatus::Pruned => t.pruned += 1,
         RunStatus::Diverged => t.diverged += 1,
@@ -213,7 +215,8 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    // Folders from every planned run (not only this shard's), so that they do not depend on sharding.
+    // Folders from every planned run (not only this shard's), so that they do not depend on sharding
+    // (a search adds each round's runs as it plans them).
     let runs = planned.iter().map(|p| (p.id.clone(), p.spec.variant.clone(), p.spec.label()));
     let tensorboard = args.tensorboard.as_deref().map(|dir| crate::events::Logdir::create(dir, runs)).transpose()?;
 
@@ -241,11 +244,16 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
 
     let tally = match &sweep.search {
         None => {
-            let ctx =
-                Context { sweep: &sweep, store: &store, datasets: &datasets, display: &display, force: args.force };
+            let ctx = Context {
+                sweep: &sweep,
+                store: &store,
+                datasets: &datasets,
+                display: &display,
+                force: args.force,
+                tensorboard: tensorboard.as_ref(),
+            };
             train_runs(&mine, &jobs, &ctx)?
         }
-<<<<<<< HEAD
         Some(search) => {
             store.save_search(&search_record(search)).context("writing search.json")?;
             let opts = crate::search::Options {
@@ -256,16 +264,9 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
                 shard,
                 wait: std::time::Duration::from_secs(args.search_wait),
                 baselines: !args.no_baselines,
+                tensorboard: tensorboard.as_ref(),
             };
             crate::search::run(&sweep, search, &jobs, &mut datasets, &opts)?
-=======
-        let dataset = datasets.get(&p.dataset)?;
-        let status = train_one(&sweep, p, dataset, &store, &display, lock, tensorboard.as_ref())?;
-        match status {
-            RunStatus::Completed => tally.completed += 1,
-            RunStatus::Diverged => tally.diverged += 1,
-            RunStatus::Failed | RunStatus::Running => tally.failed += 1,
->>>>>>> view
         }
     };
     // Once, at the end: a run's end writes only its own folder, so a sweep's bookkeeping does not
