@@ -42,7 +42,7 @@ fn spec_of(args: &ModelArgs) -> Result<ModelSpec> {
 }
 
 pub fn model(args: &ModelArgs) -> Result<()> {
-    let m = Model::new(&nn::Cpu::default(), &spec_of(args)?, &mut weights_rng(0))?;
+    let m = Model::new(nn::Device::Cpu, &spec_of(args)?, &mut weights_rng(0))?;
     let rows = m.summary();
     let w = |f: fn(&nn::SummaryRow) -> usize, title: &str| rows.iter().map(f).max().unwrap_or(0).max(title.len());
     let (wl, wk, wo) =
@@ -79,8 +79,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         bail!("--batch-size and --steps must be at least 1");
     }
     let spec = spec_of(&args.model)?;
-    let dev = nn::Cpu::default();
-    let model = Model::new(&dev, &spec, &mut weights_rng(0))?;
+    let model = Model::new(nn::Device::Cpu, &spec, &mut weights_rng(0))?;
     let flop_per_sample = 6.0 * model.forward_macs_per_sample() as f64;
     let mut trainer = Trainer::new(model, nn::LossKind::Bce, nn::OptimizerKind::adam(1e-4));
     let images = data::synthetic::generate(data::synthetic::SplitKind::Train, args.batch_size).images;
@@ -130,7 +129,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
 
 /// Loads a checkpoint and the requested split of a dataset.
 fn load_split(args: &SplitArgs) -> Result<(Model, data::Split)> {
-    let (model, _) = nn::checkpoint::load(&nn::Cpu::default(), &args.checkpoint)?;
+    let (model, _) = nn::checkpoint::load(nn::Device::Cpu, &args.checkpoint)?;
     let name = DatasetName::parse(&args.dataset).map_err(|e| anyhow::anyhow!("--dataset: {e}"))?;
     let ds = data::load(&name, &args.data.data_dir, None, None)?;
     Ok((model, if args.split == Split::Train { ds.train } else { ds.test }))
@@ -174,8 +173,7 @@ pub fn encode(args: &EncodeArgs) -> Result<()> {
 }
 
 pub fn sample(args: &SampleArgs) -> Result<()> {
-    let dev = nn::Cpu::default();
-    let (model, meta) = nn::checkpoint::load(&dev, &args.checkpoint)?;
+    let (model, meta) = nn::checkpoint::load(nn::Device::Cpu, &args.checkpoint)?;
     if model.head() != nn::Head::Gaussian {
         let kind = meta.get("kind").map_or("plain", String::as_str);
         bail!(

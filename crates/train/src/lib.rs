@@ -243,7 +243,7 @@ mod tests {
         assert_eq!(rows[1].epoch, 2);
         assert!(rows.iter().all(|r| r.test_bce.is_finite() && r.test_psnr > 0.0 && r.noisy_test_bce.is_none()));
         assert!(matches!(outcome, Outcome::Completed { ref last } if last == &rows[1]));
-        let (model, meta) = nn::checkpoint::load(&nn::Cpu::default(), &RunDir::new(dir.path()).checkpoint()).unwrap();
+        let (model, meta) = nn::checkpoint::load(nn::Device::Cpu, &RunDir::new(dir.path()).checkpoint()).unwrap();
         assert_eq!(model.latent_dim(), 4);
         assert_eq!(meta["run_id"], "r");
         assert!(RunDir::new(dir.path()).reconstructions().is_file());
@@ -293,7 +293,7 @@ mod tests {
         c.model.latent_dim = 2;
         c.train.epochs = 1;
         train(&c, Some(dir.path()));
-        let (model, meta) = nn::checkpoint::load(&nn::Cpu::default(), &RunDir::new(dir.path()).checkpoint()).unwrap();
+        let (model, meta) = nn::checkpoint::load(nn::Device::Cpu, &RunDir::new(dir.path()).checkpoint()).unwrap();
         assert_eq!(meta["kind"], "plain");
         let dataset = ::data::synthetic::dataset(60, 20);
         let codes = model.encode_all(&dataset.test.images).unwrap();
@@ -469,7 +469,7 @@ mod tests {
         c.model.latent_dim = 2;
         c.train.epochs = 1;
         train(&c, Some(dir.path()));
-        let (model, meta) = nn::checkpoint::load(&nn::Cpu::default(), &RunDir::new(dir.path()).checkpoint()).unwrap();
+        let (model, meta) = nn::checkpoint::load(nn::Device::Cpu, &RunDir::new(dir.path()).checkpoint()).unwrap();
         assert_eq!((meta["kind"].as_str(), model.head(), model.latent_dim()), ("vae", Head::Gaussian, 2));
         let size = |name: &str| {
             let dec = png::Decoder::new(std::fs::File::open(dir.path().join(name)).unwrap());

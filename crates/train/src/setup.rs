@@ -93,6 +93,6 @@ pub fn optimizer(config: &RunConfig) -> OptimizerKind {
 pub fn trainer(config: &RunConfig) -> Result<Trainer, nn::NnError> {
     let setup = kind(config);
     let spec = ModelSpec { head: setup.head, ..model_spec(config) };
-    let model = Model::new(&nn::Cpu::default(), &spec, &mut weights_rng(config.train.seed))?;
+    let model = Model::new(nn::Device::Cpu, &spec, &mut weights_rng(config.train.seed))?;
     Trainer::with_objective(model, loss(config), optimizer(config), setup.objective)
 }
