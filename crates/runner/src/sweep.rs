@@ -2,7 +2,7 @@
 //! done, recording each as it goes. A run that diverges or fails is recorded and the sweep goes on.
 
 use crate::cli::SweepArgs;
-use crate::env::{init_threads, provenance};
+use crate::env::{init_threads, open_device, provenance};
 use crate::plan::{load_sweep, parse_shard, plan, Datasets, Planned};
 use crate::progress::Display;
 use anyhow::{Context, Result};
@@ -21,7 +21,11 @@ struct Tally {
 }
 
 pub fn run(args: SweepArgs) -> Result<ExitCode> {
-    let sweep = load_sweep(&args.file, &args.overrides)?;
+    let mut overrides = args.overrides.clone();
+    // `--device` is `train.device`: a CUDA run is a run of its own (its numbers differ in the last
+    // bits), so the device belongs in its config and its id, not only on the command line.
+    overrides.extend(args.device.map(|d| format!("train.device={}", d.name())));
+    let sweep = load_sweep(&args.file, &overrides)?;
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     init_threads(args.threads.threads)?;
     let mut datasets = Datasets::default();
@@ -32,6 +36,18 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
     if args.dry_run {
         print_plan(&sweep, &planned, &mine, &store, shard);
         return Ok(ExitCode::SUCCESS);
+    }
+
+    // Every device the runs to train need, opened before anything is written: a CUDA run on a
+    // build without CUDA, or on a machine without a usable GPU, stops the sweep here.
+    let mut devices: Vec<nn::DeviceInfo> = Vec::new();
+    for p in &mine {
+        let device = train::device(&p.spec.config);
+        let done = matches!(store.record(&p.id).map(|r| r.status), Some(RunStatus::Completed | RunStatus::Diverged));
+        if (args.force || !done) && !devices.iter().any(|d| d.device == device) {
+            let what = format!("run {} {}: `train.device = \"{device}\"`", p.id, p.spec.label());
+            devices.push(open_device(device, &what)?);
+        }
     }
 
     let _lock = store.lock(shard)?;
@@ -69,7 +85,14 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
             _ => {}
         }
         let dataset = datasets.get(&p.dataset)?;
-        let status = train_one(&sweep, p, dataset, &store, &display, lock)?;
+        let device = train::device(&p.spec.config);
+        let device = match devices.iter().find(|d| d.device == device) {
+            Some(d) => d.clone(),
+            // A run another process finished has turned unfinished again (its record removed):
+            // open its device now.
+            None => open_device(device, &format!("run {}: `train.device = \"{device}\"`", p.id))?,
+        };
+        let status = train_one(&sweep, p, dataset, &store, &display, lock, &device)?;
         match status {
             RunStatus::Completed => tally.completed += 1,
             RunStatus::Diverged => tally.diverged += 1,
@@ -100,6 +123,7 @@ fn train_one(
     store: &SweepDir,
     display: &Display,
     lock: results::RunLock,
+    device: &nn::DeviceInfo,
 ) -> Result<RunStatus> {
     let label = p.spec.label();
     let file =
@@ -115,7 +139,7 @@ fn train_one(
         finished_at: None,
         seed: p.spec.config.train.seed,
         dataset_fingerprint: dataset.fingerprint.clone(),
-        provenance: provenance(),
+        provenance: provenance(device),
         epochs_completed: 0,
         train_seconds: 0.0,
         final_metrics: None,

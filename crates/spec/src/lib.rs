@@ -28,4 +28,4 @@ pub use metrics::{MetricRow, RunStatus};
 pub use model::{Architecture, Hidden, Kind, KindColumns, KindName, ModelConfig, Sparsity, VaeSettings};
 pub use noise::{Noise, NoiseKind};
 pub use sweep::{load, parse, Override, RunSpec, Sweep, DEFAULT_VARIANT};
-pub use train::{Loss, Optimizer, OptimizerName, Probe, TrainConfig};
+pub use train::{Device, Loss, Optimizer, OptimizerName, Probe, TrainConfig};
