@@ -226,7 +226,7 @@ fn specs() -> Vec<ModelSpec> {
 fn whole_models_match_the_fast_path_outputs_losses_and_every_gradient() {
     // Reference: the same weights (the same seed) on the CPU device, the fast kernels.
     let x = images(7, 1);
-    let noisy: Vec<f32> = x.iter().map(|v| if (v * 1e4) as usize % 3 == 0 { 0.0 } else { *v }).collect();
+    let noisy: Vec<f32> = x.iter().map(|v| if ((v * 1e4) as usize).is_multiple_of(3) { 0.0 } else { *v }).collect();
     for spec in specs() {
         for loss in [LossKind::Bce, LossKind::Mse] {
             let cpu = trainer(Device::Cpu, &spec, loss, OptimizerKind::adam(1e-3));

@@ -45,8 +45,9 @@ impl Setup {
 /// Batch `step` of the test's data: 6 images, each step's own, and its noise draws.
 fn batch(step: usize, noise_len: usize) -> (Vec<f32>, Vec<f32>) {
     let mut rng = ChaCha8Rng::seed_from_u64(100 + step as u64);
-    let images =
-        (0..6 * IMAGE_LEN).map(|i| if (i / 28 + step) % 5 == 0 { rng.gen_range(0.5..1.0) } else { 0.0 }).collect();
+    let images = (0..6 * IMAGE_LEN)
+        .map(|i| if (i / 28 + step).is_multiple_of(5) { rng.gen_range(0.5..1.0) } else { 0.0 })
+        .collect();
     let noise = (0..noise_len).map(|_| rng.sample::<f64, _>(rand_distr::StandardNormal) as f32).collect();
     (images, noise)
 }

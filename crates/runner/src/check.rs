@@ -135,10 +135,13 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     }
 
     let loose = tolerances.iter().filter(|t| **t > 0.0).count();
-    let how = match (tolerances.iter().copied().fold(0.0, f64::max), loose) {
-        (t, _) if t == 0.0 => "bit-exact".to_string(),
-        (t, n) if n == tolerances.len() => format!("within {t:e}"),
-        (t, n) => format!("within {t:e} for the {n} on the device-generic path, bit-exact for the others"),
+    let most = tolerances.iter().copied().fold(0.0, f64::max);
+    let how = if loose == 0 {
+        "bit-exact".to_string()
+    } else if loose == tolerances.len() {
+        format!("within {most:e}")
+    } else {
+        format!("within {most:e} for the {loose} on the device-generic path, bit-exact for the others")
     };
     report(&mismatches, selected.len(), &how, "reproduced", ["recorded", "rerun"])
 }

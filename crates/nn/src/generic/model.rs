@@ -42,7 +42,8 @@ impl<D: Device<f32>> DeviceParam<D> {
 /// What a layer computes besides its kernel and bias.
 #[derive(Debug, Clone)]
 enum LayerOp<D: Device<f32>> {
-    Conv { op: GatherConv<D>, relu: bool },
+    // Boxed: the gather indices' tensors make it 25× the size of the other variant.
+    Conv { op: Box<GatherConv<D>>, relu: bool },
     Dense { outputs: usize, activation: Activation },
 }
 
@@ -63,7 +64,7 @@ impl<D: Device<f32>> Layer<D> {
             kernel: DeviceParam::upload(dev, &c.kernel)?,
             bias: DeviceParam::upload(dev, &c.bias)?,
             op: LayerOp::Conv {
-                op: GatherConv::new(dev, c.geometry, direction)?,
+                op: Box::new(GatherConv::new(dev, c.geometry, direction)?),
                 relu: c.activation == Activation::Relu,
             },
         })
