@@ -3,7 +3,7 @@
 //!   cargo run --release -p nn --example memory_probe [STEPS]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test may stop at a broken assumption
 use nn::kind::{contractive::Contractive, sparse::SparseL1, vae::Vae, Objective, Reconstruction};
-use nn::{Architecture, Cpu, Head, LossKind, Model, ModelSpec, NnError, OptimizerKind, Trainer, IMAGE_LEN};
+use nn::{Architecture, Device, Head, LossKind, Model, ModelSpec, NnError, OptimizerKind, Trainer, IMAGE_LEN};
 use rand::SeedableRng;
 
 /// Resident set size in MB, from /proc/self/statm (pages of 4 KiB).
@@ -28,9 +28,8 @@ fn main() -> Result<(), NnError> {
             ("vae", Head::Gaussian, Box::new(Vae { beta: 1.0 })),
         ];
         for (name, head, objective) in objectives {
-            let dev = Cpu::default();
             let spec = ModelSpec { architecture, latent_dim: 32, hidden: hidden.clone(), head };
-            let model = Model::new(&dev, &spec, &mut rand_chacha::ChaCha8Rng::seed_from_u64(0))?;
+            let model = Model::new(Device::Cpu, &spec, &mut rand_chacha::ChaCha8Rng::seed_from_u64(0))?;
             let mut t = Trainer::with_objective(model, LossKind::Bce, OptimizerKind::adam(1e-3), objective)?;
             let noise: Vec<f32> = (0..t.noise_len(batch)).map(|i| ((i % 7) as f32 - 3.0) / 3.0).collect();
             t.step(&x, &x, &noise)?;

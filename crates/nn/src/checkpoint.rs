@@ -1,9 +1,12 @@
 //! Checkpoints in safetensors: one float32 tensor per parameter, named and shaped as Keras names
 //! and shapes them (`encoder.conv1.kernel` `(3, 3, 1, 32)`, …), plus metadata that says how to
-//! rebuild the model (architecture, latent size, hidden widths, the encoder's head). Python's `safetensors.numpy.load_file` reads them directly.
+//! rebuild the model (architecture, latent size, hidden widths, the encoder's head). Python's
+//! `safetensors.numpy.load_file` reads them directly. A checkpoint holds values only, so one
+//! written from a model on any [`Device`] loads onto any other.
 
+use crate::device::Device;
 use crate::error::NnError;
-use crate::model::{Architecture, Head, Model, ModelSpec};
+use crate::model::{Architecture, CpuModel, Head, Model, ModelSpec};
 use dfdx::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -14,12 +17,9 @@ use std::path::Path;
 /// Written into every checkpoint's metadata under `format`.
 pub const FORMAT: &str = "ae-sweep-checkpoint/1";
 
-/// Saves the model's parameters and `extra` metadata, atomically (the `atomic-file` crate).
-pub fn save(model: &Model, path: &Path, extra: &[(&str, String)]) -> Result<(), NnError> {
-    let err = |message: String| NnError::Checkpoint { file: path.to_path_buf(), message };
-    let spec = model.spec();
+/// The metadata that says how to rebuild a model: architecture, latent size, hidden widths, head.
+pub(crate) fn model_metadata(spec: &ModelSpec) -> HashMap<String, String> {
     let mut meta: HashMap<String, String> = HashMap::new();
-    meta.insert("format".into(), FORMAT.into());
     meta.insert(
         "architecture".into(),
         match spec.architecture {
@@ -31,29 +31,14 @@ pub fn save(model: &Model, path: &Path, extra: &[(&str, String)]) -> Result<(), 
     meta.insert("latent_dim".into(), spec.latent_dim.to_string());
     meta.insert("hidden".into(), spec.hidden.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(","));
     meta.insert("head".into(), spec.head.name().into());
-    for (k, v) in extra {
-        meta.insert((*k).to_string(), v.clone());
-    }
-    let params = model.params();
-    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = params
-        .iter()
-        .map(|p| (p.name.clone(), p.shape.clone(), p.tensor.as_vec().iter().flat_map(|v| v.to_le_bytes()).collect()))
-        .collect();
-    let mut views = Vec::new();
-    for (name, shape, data) in &bytes {
-        views.push((name.clone(), TensorView::new(Dtype::F32, shape.clone(), data).map_err(|e| err(e.to_string()))?));
-    }
-    let out = safetensors::serialize(views, Some(meta)).map_err(|e| err(e.to_string()))?;
-    atomic_file::write(path, &out).map_err(|e| err(format!("cannot write: {e}")))
+    meta
 }
 
-/// Loads a checkpoint written by [`save`]: rebuilds the model from its metadata, fills its
-/// parameters, and returns the metadata too.
-pub fn load(dev: &Cpu, path: &Path) -> Result<(Model, HashMap<String, String>), NnError> {
-    let err = |message: String| NnError::Checkpoint { file: path.to_path_buf(), message };
-    let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
-    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| err(format!("not a safetensors file: {e}")))?;
-    let meta = header.metadata().clone().unwrap_or_default();
+/// The model [`model_metadata`] describes; `err` names the file.
+pub(crate) fn spec_from_metadata(
+    meta: &HashMap<String, String>,
+    err: impl Fn(String) -> NnError,
+) -> Result<ModelSpec, NnError> {
     let get = |k: &str| {
         meta.get(k).cloned().ok_or_else(|| err(format!("metadata has no `{k}`; not written by this program?")))
     };
@@ -73,12 +58,56 @@ pub fn load(dev: &Cpu, path: &Path) -> Result<(Model, HashMap<String, String>), 
         None => Head::Linear,
         Some(h) => Head::parse(h).ok_or_else(|| err(format!("unknown head `{h}`")))?,
     };
-    // The initial draws are overwritten by the file's weights: any stream will do.
+    Ok(ModelSpec { architecture, latent_dim, hidden, head })
+}
+
+/// The safetensors bytes of `tensors` (name, shape, values) with `meta`.
+pub(crate) fn serialize(
+    tensors: &[(String, Vec<usize>, &[f32])],
+    meta: HashMap<String, String>,
+    err: impl Fn(String) -> NnError,
+) -> Result<Vec<u8>, NnError> {
+    let bytes: Vec<Vec<u8>> =
+        tensors.iter().map(|(_, _, v)| v.iter().flat_map(|x| x.to_le_bytes()).collect()).collect();
+    let mut views = Vec::new();
+    for ((name, shape, _), data) in tensors.iter().zip(&bytes) {
+        views.push((name.clone(), TensorView::new(Dtype::F32, shape.clone(), data).map_err(|e| err(e.to_string()))?));
+    }
+    safetensors::serialize(views, Some(meta)).map_err(|e| err(e.to_string()))
+}
+
+/// Saves the model's parameters (from whichever device holds them) and `extra` metadata,
+/// atomically (the `atomic-file` crate).
+pub fn save(model: &Model, path: &Path, extra: &[(&str, String)]) -> Result<(), NnError> {
+    let err = |message: String| NnError::Checkpoint { file: path.to_path_buf(), message };
+    let mut meta = model_metadata(&model.spec());
+    meta.insert("format".into(), FORMAT.into());
+    for (k, v) in extra {
+        meta.insert((*k).to_string(), v.clone());
+    }
+    let weights = model.weights();
+    let tensors: Vec<(String, Vec<usize>, &[f32])> =
+        weights.iter().map(|w| (w.name.clone(), w.shape.clone(), &w.values[..])).collect();
+    let out = serialize(&tensors, meta, err)?;
+    atomic_file::write(path, &out).map_err(|e| err(format!("cannot write: {e}")))
+}
+
+/// Loads a checkpoint written by [`save`] (on any device) onto `device`: rebuilds the model from
+/// its metadata, fills its parameters, and returns the metadata too.
+pub fn load(device: Device, path: &Path) -> Result<(Model, HashMap<String, String>), NnError> {
+    let err = |message: String| NnError::Checkpoint { file: path.to_path_buf(), message };
+    let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
+    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| err(format!("not a safetensors file: {e}")))?;
+    let meta = header.metadata().clone().unwrap_or_default();
+    let spec = spec_from_metadata(&meta, err)?;
+    // The initial draws are overwritten by the file's weights: any stream will do. The weights
+    // are filled on the CPU and the model then moved, so a GPU receives them once.
     let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let mut model = Model::new(dev, &ModelSpec { architecture, latent_dim, hidden, head }, &mut rng)
+    let cpu = CpuModel::new(&Cpu::default(), &spec, &mut rng)
         .map_err(|e| err(format!("its metadata describes no valid model: {e}")))?;
+    let mut model = Model::from(cpu);
     load_weights(&mut model, &bytes, path)?;
-    Ok((model, meta))
+    Ok((model.to_device(device)?, meta))
 }
 
 /// Fills every parameter of `model` from the tensor of the same name in safetensors `bytes`
@@ -86,15 +115,15 @@ pub fn load(dev: &Cpu, path: &Path) -> Result<(Model, HashMap<String, String>), 
 pub fn load_weights(model: &mut Model, bytes: &[u8], path: &Path) -> Result<(), NnError> {
     let st = SafeTensors::deserialize(bytes)
         .map_err(|e| NnError::Checkpoint { file: path.to_path_buf(), message: e.to_string() })?;
-    for p in model.params_mut() {
-        let (shape, values) = read_f32(&st, &p.name, path)?;
-        if shape != p.shape {
+    for (i, (name, want)) in model.param_shapes().into_iter().enumerate() {
+        let (shape, values) = read_f32(&st, &name, path)?;
+        if shape != want {
             return Err(NnError::Checkpoint {
                 file: path.to_path_buf(),
-                message: format!("`{}` has shape {shape:?}, the model needs {:?}", p.name, p.shape),
+                message: format!("`{name}` has shape {shape:?}, the model needs {want:?}"),
             });
         }
-        p.set(&values)?;
+        model.set_weights(i, &values)?;
     }
     Ok(())
 }
@@ -116,7 +145,6 @@ mod tests {
 
     #[test]
     fn save_then_load_gives_the_same_model() {
-        let dev = Cpu::default();
         let dir = tempfile::tempdir().unwrap();
         for spec in [
             ModelSpec::plain(Architecture::Conv, 5, vec![]),
@@ -124,28 +152,24 @@ mod tests {
             ModelSpec { architecture: Architecture::Conv, latent_dim: 4, hidden: vec![], head: Head::Gaussian },
             ModelSpec { architecture: Architecture::Dense, latent_dim: 2, hidden: vec![8], head: Head::Sigmoid },
         ] {
-            let m = Model::new(&dev, &spec, &mut ChaCha8Rng::seed_from_u64(7)).unwrap();
+            let m = Model::new(Device::Cpu, &spec, &mut ChaCha8Rng::seed_from_u64(7)).unwrap();
             let path = dir.path().join("m.safetensors");
             save(&m, &path, &[("run_id", "abc".into())]).unwrap();
-            let (back, meta) = load(&dev, &path).unwrap();
+            let (back, meta) = load(Device::Cpu, &path).unwrap();
             assert_eq!(back.spec(), spec);
             assert_eq!(meta["run_id"], "abc");
-            for (a, b) in m.params().iter().zip(back.params()) {
-                assert_eq!(a.name, b.name);
-                assert_eq!(a.tensor.as_vec(), b.tensor.as_vec());
-            }
+            assert_eq!(m.weights(), back.weights());
         }
     }
 
     #[test]
     fn bad_checkpoints_are_named_errors() {
-        let dev = Cpu::default();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.safetensors");
         std::fs::write(&path, b"not a checkpoint").unwrap();
-        let e = load(&dev, &path).unwrap_err().to_string();
+        let e = load(Device::Cpu, &path).unwrap_err().to_string();
         assert!(e.contains("bad.safetensors") && e.contains("not a safetensors"), "{e}");
-        let e = load(&dev, &dir.path().join("missing.safetensors")).unwrap_err().to_string();
+        let e = load(Device::Cpu, &dir.path().join("missing.safetensors")).unwrap_err().to_string();
         assert!(e.contains("missing.safetensors"), "{e}");
     }
 }

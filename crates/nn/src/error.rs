@@ -16,6 +16,14 @@ pub enum NnError {
 
     #[error("invalid model: {0}")]
     Config(String),
+
+    /// A device that this build or this machine cannot run (see [`crate::Device::open`]).
+    #[error("device `{device}` cannot be used: {reason}")]
+    Unavailable { device: &'static str, reason: String },
+
+    /// A training-state file that cannot be written, read or restored into this trainer.
+    #[error("training state {}: {message}", file.display())]
+    State { file: PathBuf, message: String },
 }
 
 impl From<dfdx::tensor::CpuError> for NnError {

@@ -9,12 +9,18 @@
 //!   Keras-like summary, and inference on plain slices;
 //! - [`kind`]: each kind's training objective (plain, sparse, contractive, VAE), one file each;
 //! - [`train`]: the trainer (steps, layer-wise pre-training) and Keras-exact optimizers;
-//! - [`checkpoint`]: safetensors files named and shaped like the Keras weights.
+//! - [`checkpoint`]: safetensors files named and shaped like the Keras weights;
+//! - [`generic`]: the same models, losses, step and optimizers from dfdx's public ops only,
+//!   generic over the dfdx device, which is what trains on a GPU;
+//! - [`device`]: the [`Device`] a model runs on, the one place that chooses between the two
+//!   paths (the rest of the workspace sees a `Device`, never a dfdx device type).
 //!
 //! [`scalar`] holds the scalar formulas all of them share.
 
 pub mod checkpoint;
+pub mod device;
 pub mod error;
+pub mod generic;
 pub mod kernel;
 pub mod kind;
 pub mod model;
@@ -24,10 +30,10 @@ pub mod scalar;
 mod testing;
 pub mod train;
 
-pub use dfdx::tensor::Cpu;
+pub use device::{cuda_compiled, Device, DeviceInfo};
 pub use error::NnError;
 pub use kind::Objective;
-pub use model::{Architecture, EvalSums, Head, Model, ModelSpec, SummaryRow, IMAGE_LEN};
+pub use model::{Architecture, CpuModel, EvalSums, Head, Model, ModelSpec, ParamValues, SummaryRow, IMAGE_LEN};
 pub use op::loss::LossKind;
 pub use train::optim::OptimizerKind;
 pub use train::{StepLoss, Trainer};

@@ -1,6 +1,8 @@
 //! Golden test: the tutorial model, loaded with TensorFlow/Keras weights, must reproduce what
 //! TensorFlow 2.21 / Keras 3.15 computed (`tests/golden/README.md`): latent codes,
-//! reconstructions, BCE, MSE and the BCE gradient of every weight.
+//! reconstructions, BCE, MSE and the BCE gradient of every weight — on the CPU device (the fast
+//! kernels) and through the device-generic path (`Device::GenericCpu`; and `Device::Cuda` in a
+//! build with the `cuda` feature, which then needs a GPU).
 //!
 //! Runs over every `.safetensors` file in `tests/golden/` (the vectors live in the repository, so
 //! the test needs nothing outside the clone) and in each directory of `$AE_GOLDEN_DIR` (a list
@@ -15,9 +17,8 @@
 //! layout, padding or formula mistake (those give errors of order 1e-1 or more).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test may stop at a broken assumption
 
-use dfdx::prelude::*;
 use nn::checkpoint::{load_weights, read_f32};
-use nn::{Architecture, LossKind, Model, ModelSpec, OptimizerKind, Trainer};
+use nn::{Architecture, Device, LossKind, Model, ModelSpec, OptimizerKind, Trainer};
 use rand::SeedableRng;
 use safetensors::SafeTensors;
 use std::collections::BTreeMap;
@@ -59,19 +60,22 @@ fn golden_vectors_reproduce_tensorflow() {
     let files = golden_files();
     assert!(files.len() >= 2, "expected the repository's two golden vectors at least, found {files:?}");
 
-    let dev = Cpu::default();
+    let mut devices = vec![Device::Cpu, Device::GenericCpu];
+    if nn::cuda_compiled() {
+        devices.push(Device::Cuda);
+    }
     let mut report = Vec::new();
-    for file in files.values() {
+    for (device, file) in devices.iter().flat_map(|d| files.values().map(move |f| (*d, f))) {
         let bytes = std::fs::read(file).unwrap();
         let st = SafeTensors::deserialize(&bytes).unwrap();
         let get = |name: &str| read_f32(&st, name, file).unwrap();
         let latent = get("encoder.dense.kernel").0[1];
         let spec = ModelSpec::plain(Architecture::Conv, latent, vec![]);
-        let mut model = Model::new(&dev, &spec, &mut rand_chacha::ChaCha8Rng::seed_from_u64(0)).unwrap();
+        let mut model = Model::new(device, &spec, &mut rand_chacha::ChaCha8Rng::seed_from_u64(0)).unwrap();
         load_weights(&mut model, &bytes, file).unwrap();
 
         let (_, input) = get("input");
-        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        let name = format!("{device} {}", file.file_name().unwrap().to_string_lossy());
         let mut check = |what: &str, err: f64| {
             report.push(format!("{name} {what}: {err:.2e}"));
             assert!(
@@ -89,7 +93,7 @@ fn golden_vectors_reproduce_tensorflow() {
         let trainer = Trainer::new(model, LossKind::Bce, OptimizerKind::adam(1e-4));
         let (loss, grads) = trainer.gradients(&input, &input, &[]).unwrap();
         check("bce (training loss)", (loss.total() as f64 - bce).abs() / bce);
-        for (p, g) in trainer.model.params().iter().zip(&grads) {
+        for (p, g) in trainer.model.weights().iter().zip(&grads) {
             let (shape, tf) = get(&format!("grad.{}", p.name));
             assert_eq!(shape, p.shape, "grad.{} shape", p.name);
             check(&format!("grad.{}", p.name), scaled_error(g, &tf));

@@ -38,6 +38,7 @@ fn main() {
                 loss: spec::Loss::Bce,
                 seed,
                 probe: Probe::Off,
+                device: spec::Device::Cpu,
             },
             noise: Noise::None,
         };
@@ -78,6 +79,8 @@ fn main() {
                 dfdx_version: "0.13.0".into(),
                 host: "synthetic".into(),
                 threads: 1,
+                device: "cpu".into(),
+                gpu: None,
             },
             epochs_completed: epochs as u64,
             train_seconds: 0.1,

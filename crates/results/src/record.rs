@@ -17,6 +17,17 @@ pub struct Provenance {
     /// Worker threads of the training pool. Results do not depend on it (fixed chunking), but it
     /// is recorded so that a difference can be traced.
     pub threads: usize,
+    /// What trained the run: `cpu` or `cuda` (`train.device`). Records written before devices
+    /// existed read as `cpu`.
+    #[serde(default = "cpu")]
+    pub device: String,
+    /// The GPU's name as its driver reports it, for a run trained on one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<String>,
+}
+
+fn cpu() -> String {
+    "cpu".into()
 }
 
 /// `runs/<run_id>/run.json`.
@@ -256,6 +267,17 @@ fn rfc3339(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn provenance_written_before_devices_existed_reads_as_the_cpu() {
+        let old = r#"{"runner_version":"0.1.0","git_revision":"abc","dfdx_version":"0.13.0","host":"h","threads":2}"#;
+        let p: Provenance = serde_json::from_str(old).unwrap();
+        assert_eq!((p.device.as_str(), p.gpu.as_deref()), ("cpu", None));
+        let cuda = Provenance { device: "cuda".into(), gpu: Some("NVIDIA H200".into()), ..p };
+        let text = serde_json::to_string(&cuda).unwrap();
+        assert!(text.contains(r#""device":"cuda","gpu":"NVIDIA H200""#), "{text}");
+        assert_eq!(serde_json::from_str::<Provenance>(&text).unwrap(), cuda);
+    }
 
     #[test]
     fn timestamps_are_rfc3339() {

@@ -39,6 +39,38 @@ pub struct Threads {
     pub threads: Option<usize>,
 }
 
+/// `--device` of the commands that run a model.
+#[derive(Debug, Args, Clone)]
+pub struct DeviceOpt {
+    /// Where the model runs: cpu, or cuda (an NVIDIA GPU; needs a runner built with `--features
+    /// cuda`); generic-cpu runs the CUDA path's ops on the CPU (slow; for checking that path)
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    pub device: DeviceArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DeviceArg {
+    Cpu,
+    Cuda,
+    GenericCpu,
+}
+
+/// The devices a sweep's runs train on (`train.device`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TrainDevice {
+    Cpu,
+    Cuda,
+}
+
+impl TrainDevice {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Cpu => "cpu",
+            Self::Cuda => "cuda",
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Expand a sweep file into runs and train them (skipping runs already completed)
@@ -46,6 +78,7 @@ pub enum Command {
   runner sweep experiments/smoke.toml
   runner sweep experiments/latent_sizes.toml --dry-run
   runner sweep experiments/tutorial.toml --set train.epochs=2 --set data.train_limit=5000
+  runner sweep experiments/smoke.toml --device cuda      # on an NVIDIA GPU (a --features cuda build)
   runner sweep experiments/latent_sizes.toml --shard 0/4   # one of 4 machines")]
     Sweep(SweepArgs),
 
@@ -87,7 +120,9 @@ pub enum Command {
     Model(ModelArgs),
 
     /// Time training steps of a model on synthetic data
-    #[command(after_help = "Example:\n  runner bench --architecture conv --batch-size 1000 --steps 20 --format json")]
+    #[command(after_help = "Examples:
+  runner bench --architecture conv --batch-size 1000 --steps 20 --format json
+  runner bench --device cuda --batch-size 100   # on an NVIDIA GPU (a --features cuda build)")]
     Bench(BenchArgs),
 
     /// Write a PNG grid of images and their reconstructions by a trained checkpoint
@@ -120,6 +155,10 @@ pub struct SweepArgs {
     /// Override a base key, e.g. --set train.epochs=2 (repeatable)
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,
+    /// Train on this device: the same as --set train.device=DEVICE (after the other --set), so a
+    /// CUDA run is a run of its own, with its own id [default: the file's, else cpu]
+    #[arg(long, value_enum)]
+    pub device: Option<TrainDevice>,
     /// Print the expanded runs and their count; train nothing
     #[arg(long)]
     pub dry_run: bool,
@@ -218,12 +257,18 @@ pub struct CheckArgs {
     /// Retrain every completed run
     #[arg(long)]
     pub all: bool,
-    /// Largest relative difference accepted; 0 means bit-exact
-    #[arg(long, default_value_t = 0.0)]
-    pub tolerance: f64,
+    /// Largest relative difference accepted; 0 means bit-exact [default: 0, or 1e-3 for a run
+    /// trained or retrained on CUDA (or generic-cpu), whose numbers differ from the CPU's, and on
+    /// CUDA from run to run, in the last bits]
+    #[arg(long)]
+    pub tolerance: Option<f64>,
     /// Compare even when the runs were recorded by another runner version
     #[arg(long)]
     pub allow_version_change: bool,
+    /// Retrain on this device instead of each run's own (`train.device`), e.g. a CUDA run on the
+    /// CPU
+    #[arg(long, value_enum)]
+    pub device: Option<DeviceArg>,
     #[command(flatten)]
     pub data: DataDir,
     #[command(flatten)]
@@ -312,6 +357,8 @@ pub struct BenchArgs {
     #[arg(long, value_enum, default_value_t = BenchFormat::Text)]
     pub format: BenchFormat,
     #[command(flatten)]
+    pub device: DeviceOpt,
+    #[command(flatten)]
     pub threads: Threads,
 }
 
@@ -332,6 +379,8 @@ pub struct SplitArgs {
     pub split: Split,
     #[command(flatten)]
     pub data: DataDir,
+    #[command(flatten)]
+    pub device: DeviceOpt,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -384,6 +433,8 @@ pub struct SampleArgs {
     /// Pixels per image pixel
     #[arg(long, default_value_t = 2)]
     pub scale: usize,
+    #[command(flatten)]
+    pub device: DeviceOpt,
     /// The PNG to write
     #[arg(long)]
     pub output: PathBuf,

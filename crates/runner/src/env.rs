@@ -1,16 +1,45 @@
-//! What a process records about where it runs (the provenance in every `run.json`), the size of
-//! its training thread pool, and its peak memory.
+//! What a process records about where it runs (the provenance in every `run.json`), the devices
+//! it trains on, the size of its training thread pool, and its peak memory.
 
+use crate::cli::DeviceArg;
 use anyhow::{bail, Context, Result};
 use results::Provenance;
 
-pub fn provenance() -> Provenance {
+/// The provenance of a run trained on `device` (as [`open_device`] found it).
+pub fn provenance(device: &nn::DeviceInfo) -> Provenance {
     Provenance {
         runner_version: env!("CARGO_PKG_VERSION").to_string(),
         git_revision: env!("RUNNER_GIT_REVISION").to_string(),
         dfdx_version: env!("RUNNER_DFDX_VERSION").to_string(),
         host: hostname(),
         threads: rayon::current_num_threads(),
+        device: device.device.name().to_string(),
+        gpu: device.gpu.clone(),
+    }
+}
+
+/// The build command of a runner that trains on NVIDIA GPUs.
+pub const CUDA_BUILD: &str = "cargo build --release -p runner --features cuda";
+
+/// Opens `device` before anything is trained or written, so that a missing GPU is one error up
+/// front rather than a failed run (or a panic) later. `what` names where the device was asked
+/// for (`train.device = "cuda"`, `--device cuda`), and so does the error.
+pub fn open_device(device: nn::Device, what: &str) -> Result<nn::DeviceInfo> {
+    if device == nn::Device::Cuda && !nn::cuda_compiled() {
+        bail!(
+            "{what}: this runner was built without CUDA support; build it with `{CUDA_BUILD}` on a machine with \
+             the CUDA toolkit (see the README's \"Training on a GPU\")"
+        );
+    }
+    device.open().with_context(|| format!("{what}: no usable device; nothing was trained or written"))
+}
+
+/// The device a `--device` value names.
+pub fn device_of(arg: DeviceArg) -> nn::Device {
+    match arg {
+        DeviceArg::Cpu => nn::Device::Cpu,
+        DeviceArg::Cuda => nn::Device::Cuda,
+        DeviceArg::GenericCpu => nn::Device::GenericCpu,
     }
 }
 

@@ -33,6 +33,8 @@ pub struct Options<'a> {
     pub baselines: bool,
     /// `--tensorboard`: the log directory (each round adds its runs' folders).
     pub tensorboard: Option<&'a crate::events::Logdir>,
+    /// The devices opened before the search started.
+    pub devices: &'a [nn::DeviceInfo],
 }
 
 /// One trial: its values and its runs.
@@ -121,7 +123,8 @@ pub fn run(sweep: &Sweep, search: &Search, jobs: &Jobs, datasets: &mut Datasets,
         let logdir = opts
             .tensorboard
             .map(|l| l.with_runs(all.iter().map(|p| (p.id.clone(), p.spec.variant.clone(), p.spec.label()))));
-        let ctx = Context { sweep, store, datasets, display, force, tensorboard: logdir.as_ref() };
+        let ctx =
+            Context { sweep, store, datasets, display, force, tensorboard: logdir.as_ref(), devices: opts.devices };
         tally.add(train_runs(&mine, jobs, &ctx)?);
         wait_for_round(store, &all, opts.wait, display, k)?;
         for t in &trials {

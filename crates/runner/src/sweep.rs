@@ -2,7 +2,7 @@
 //! done, recording each as it goes. A run that diverges or fails is recorded and the sweep goes on.
 
 use crate::cli::SweepArgs;
-use crate::env::{init_threads, provenance};
+use crate::env::{init_threads, open_device, provenance};
 use crate::plan::{load_sweep, parse_shard, plan, Datasets, Planned};
 use crate::progress::{Display, Slot};
 use anyhow::{bail, Context as _, Result};
@@ -96,6 +96,9 @@ pub struct Context<'a> {
     pub force: bool,
     /// `--tensorboard`: the log directory each run's events go to as its epochs end.
     pub tensorboard: Option<&'a crate::events::Logdir>,
+    /// The devices opened before the sweep started (a run whose device is not among them opens
+    /// it when it starts).
+    pub devices: &'a [nn::DeviceInfo],
 }
 
 /// Trains `runs` with `jobs` jobs, each taking the next run in order when it is free. Results
@@ -172,8 +175,15 @@ fn process(p: &Planned, ctx: &Context<'_>, slot: &Slot<'_>) -> Result<Tally> {
         _ => {}
     }
     let dataset = ctx.datasets.get(&p.dataset)?;
+    let device = train::device(&p.spec.config);
+    let device = match ctx.devices.iter().find(|d| d.device == device) {
+        Some(d) => d.clone(),
+        // A run another process finished has turned unfinished again (its record removed), or a
+        // search's later round: open its device now.
+        None => open_device(device, &format!("run {}: `train.device = \"{device}\"`", p.id))?,
+    };
     let started = Instant::now();
-    match train_one(ctx.sweep, p, dataset, store, slot, lock, ctx.tensorboard)? {
+    match train_one(ctx, p, dataset, slot, lock, &device)? {
         RunStatus::Completed => t.completed += 1,
         RunStatus::Pruned => t.pruned += 1,
         RunStatus::Diverged => t.diverged += 1,
@@ -185,7 +195,11 @@ fn process(p: &Planned, ctx: &Context<'_>, slot: &Slot<'_>) -> Result<Tally> {
 }
 
 pub fn run(args: SweepArgs) -> Result<ExitCode> {
-    let sweep = load_sweep(&args.file, &args.overrides)?;
+    let mut overrides = args.overrides.clone();
+    // `--device` is `train.device`: a CUDA run is a run of its own (its numbers differ in the last
+    // bits), so the device belongs in its config and its id, not only on the command line.
+    overrides.extend(args.device.map(|d| format!("train.device={}", d.name())));
+    let sweep = load_sweep(&args.file, &overrides)?;
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     init_threads(args.threads.threads)?;
     let mut datasets = Datasets::default();
@@ -219,6 +233,17 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
     // (a search adds each round's runs as it plans them).
     let runs = planned.iter().map(|p| (p.id.clone(), p.spec.variant.clone(), p.spec.label()));
     let tensorboard = args.tensorboard.as_deref().map(|dir| crate::events::Logdir::create(dir, runs)).transpose()?;
+    // Every device the runs to train need, opened before anything is written: a CUDA run on a
+    // build without CUDA, or on a machine without a usable GPU, stops the sweep here.
+    let mut devices: Vec<nn::DeviceInfo> = Vec::new();
+    for p in &mine {
+        let device = train::device(&p.spec.config);
+        let done = matches!(store.record(&p.id).map(|r| r.status), Some(RunStatus::Completed | RunStatus::Diverged));
+        if (args.force || !done) && !devices.iter().any(|d| d.device == device) {
+            let what = format!("run {} {}: `train.device = \"{device}\"`", p.id, p.spec.label());
+            devices.push(open_device(device, &what)?);
+        }
+    }
 
     let _lock = store.lock(shard)?;
     store.save_sweep_file(&sweep.source)?;
@@ -251,6 +276,7 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
                 display: &display,
                 force: args.force,
                 tensorboard: tensorboard.as_ref(),
+                devices: &devices,
             };
             train_runs(&mine, &jobs, &ctx)?
         }
@@ -265,6 +291,7 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
                 wait: std::time::Duration::from_secs(args.search_wait),
                 baselines: !args.no_baselines,
                 tensorboard: tensorboard.as_ref(),
+                devices: &devices,
             };
             crate::search::run(&sweep, search, &jobs, &mut datasets, &opts)?
         }
@@ -328,14 +355,14 @@ fn search_record(search: &spec::Search) -> results::SearchRecord {
 /// Trains one run and records how it ended. Errors of training itself become a `failed` record;
 /// only errors of the results store (which cannot record anything) end the sweep.
 fn train_one(
-    sweep: &Sweep,
+    ctx: &Context<'_>,
     p: &Planned,
     dataset: &Dataset,
-    store: &SweepDir,
     slot: &Slot<'_>,
     lock: results::RunLock,
-    tensorboard: Option<&crate::events::Logdir>,
+    device: &nn::DeviceInfo,
 ) -> Result<RunStatus> {
+    let (sweep, store, tensorboard) = (ctx.sweep, ctx.store, ctx.tensorboard);
     let label = p.spec.label();
     let file = RunFile {
         trial: p.spec.trial,
@@ -352,7 +379,7 @@ fn train_one(
         finished_at: None,
         seed: p.spec.config.train.seed,
         dataset_fingerprint: dataset.fingerprint.clone(),
-        provenance: provenance(),
+        provenance: provenance(device),
         epochs_completed: 0,
         train_seconds: 0.0,
         final_metrics: None,

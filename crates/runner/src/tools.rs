@@ -1,7 +1,10 @@
 //! The smaller commands: `data info`, `model`, `bench`, `reconstruct`,
 //! `encode` and `sample`.
 
-use crate::cli::{Arch, BenchArgs, BenchFormat, EncodeArgs, ModelArgs, ReconstructArgs, SampleArgs, Split, SplitArgs};
+use crate::cli::{
+    Arch, BenchArgs, BenchFormat, DeviceOpt, EncodeArgs, ModelArgs, ReconstructArgs, SampleArgs, Split, SplitArgs,
+};
+use crate::env::{device_of, open_device};
 use anyhow::{bail, Context, Result};
 use data::noise::corrupt;
 use data::rng::{purpose, rng_for, weights_rng};
@@ -42,7 +45,7 @@ fn spec_of(args: &ModelArgs) -> Result<ModelSpec> {
 }
 
 pub fn model(args: &ModelArgs) -> Result<()> {
-    let m = Model::new(&nn::Cpu::default(), &spec_of(args)?, &mut weights_rng(0))?;
+    let m = Model::new(nn::Device::Cpu, &spec_of(args)?, &mut weights_rng(0))?;
     let rows = m.summary();
     let w = |f: fn(&nn::SummaryRow) -> usize, title: &str| rows.iter().map(f).max().unwrap_or(0).max(title.len());
     let (wl, wk, wo) =
@@ -79,8 +82,8 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         bail!("--batch-size and --steps must be at least 1");
     }
     let spec = spec_of(&args.model)?;
-    let dev = nn::Cpu::default();
-    let model = Model::new(&dev, &spec, &mut weights_rng(0))?;
+    let device = open(&args.device)?;
+    let model = Model::new(device.device, &spec, &mut weights_rng(0))?;
     let flop_per_sample = 6.0 * model.forward_macs_per_sample() as f64;
     let mut trainer = Trainer::new(model, nn::LossKind::Bce, nn::OptimizerKind::adam(1e-4));
     let images = data::synthetic::generate(data::synthetic::SplitKind::Train, args.batch_size).images;
@@ -99,6 +102,8 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         "batch_size": args.batch_size,
         "steps": args.steps,
         "threads": rayon::current_num_threads(),
+        "device": device.device.name(),
+        "gpu": device.gpu,
         "samples_per_second": samples_per_second,
         "ms_per_step": seconds * 1000.0 / args.steps as f64,
         "peak_rss_mb": peak_rss_mb,
@@ -109,17 +114,19 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     match args.format {
         BenchFormat::Json => println!("{result}"),
         BenchFormat::Text => {
+            let on = match (&device.gpu, device.device) {
+                (Some(gpu), _) => format!("{gpu} (cuda)"),
+                (None, nn::Device::Cpu) => format!("{} threads", rayon::current_num_threads()),
+                (None, d) => format!("{d}, {} threads", rayon::current_num_threads()),
+            };
             println!(
-                "{:?} latent {} batch {} × {} steps on {} threads:",
-                args.model.architecture,
-                spec.latent_dim,
-                args.batch_size,
-                args.steps,
-                rayon::current_num_threads()
+                "{:?} latent {} batch {} × {} steps on {on}:",
+                args.model.architecture, spec.latent_dim, args.batch_size, args.steps
             );
             println!("  {samples_per_second:.0} samples/s, {:.1} ms/step", seconds * 1000.0 / args.steps as f64);
             println!("  {gflops:.1} GFLOP/s ({:.1} MFLOP per training sample)", flop_per_sample / 1e6);
             match peak_rss_mb {
+                Some(mb) if device.gpu.is_some() => println!("  peak memory (RSS, host) {mb:.0} MB"),
                 Some(mb) => println!("  peak memory (RSS) {mb:.0} MB"),
                 None => println!("  peak memory: not available on this system"),
             }
@@ -128,9 +135,16 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// Loads a checkpoint and the requested split of a dataset.
+/// Opens the device `--device` names (an error naming the option if it cannot be used).
+fn open(opt: &DeviceOpt) -> Result<nn::DeviceInfo> {
+    let device = device_of(opt.device);
+    open_device(device, &format!("--device {device}"))
+}
+
+/// Loads a checkpoint onto `--device` and the requested split of a dataset.
 fn load_split(args: &SplitArgs) -> Result<(Model, data::Split)> {
-    let (model, _) = nn::checkpoint::load(&nn::Cpu::default(), &args.checkpoint)?;
+    let device = open(&args.device)?.device;
+    let (model, _) = nn::checkpoint::load(device, &args.checkpoint)?;
     let name = DatasetName::parse(&args.dataset).map_err(|e| anyhow::anyhow!("--dataset: {e}"))?;
     let ds = data::load(&name, &args.data.data_dir, None, None)?;
     Ok((model, if args.split == Split::Train { ds.train } else { ds.test }))
@@ -174,8 +188,8 @@ pub fn encode(args: &EncodeArgs) -> Result<()> {
 }
 
 pub fn sample(args: &SampleArgs) -> Result<()> {
-    let dev = nn::Cpu::default();
-    let (model, meta) = nn::checkpoint::load(&dev, &args.checkpoint)?;
+    let device = open(&args.device)?.device;
+    let (model, meta) = nn::checkpoint::load(device, &args.checkpoint)?;
     if model.head() != nn::Head::Gaussian {
         let kind = meta.get("kind").map_or("plain", String::as_str);
         bail!(

@@ -102,6 +102,7 @@ mod tests {
                 loss: Loss::Bce,
                 seed: 0,
                 probe: Probe::Last,
+                device: Device::Cpu,
             },
             noise: Noise::None,
         }
@@ -138,6 +139,22 @@ mod tests {
         assert_ne!(run_id("ae", &c, "fp"), run_id("ae", &cfg(), "fp"));
         let text = RunFile::new("abc".into(), "s", "ae", "ae".into(), "fp", &c).to_toml();
         assert!(text.contains("probe = false"), "{text}");
+    }
+
+    #[test]
+    fn a_cuda_run_has_an_id_of_its_own_and_a_cpu_run_keeps_its_id() {
+        // `id_is_pinned` holds with the device field present: `cpu` is not written.
+        let canonical = toml::to_string(&cfg()).unwrap();
+        assert!(!canonical.contains("device"), "{canonical}");
+        let mut c = cfg();
+        c.train.device = Device::Cuda;
+        assert_ne!(run_id("ae", &c, "fp"), run_id("ae", &cfg(), "fp"));
+        let text = RunFile::new("abc".into(), "s", "ae", "ae".into(), "fp", &c).to_toml();
+        assert!(text.contains("device = \"cuda\""), "{text}");
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.toml");
+        std::fs::write(&p, &text).unwrap();
+        assert_eq!(RunFile::read(&p).unwrap().config(), c);
     }
 
     #[test]

@@ -30,4 +30,4 @@ pub use model::{Architecture, Hidden, Kind, KindColumns, KindName, ModelConfig, 
 pub use noise::{Noise, NoiseKind};
 pub use search::SearchSpec;
 pub use sweep::{load, parse, Override, RunSpec, Search, Sweep, DEFAULT_VARIANT};
-pub use train::{Loss, Optimizer, OptimizerName, Probe, TrainConfig};
+pub use train::{Device, Loss, Optimizer, OptimizerName, Probe, TrainConfig};

@@ -51,6 +51,7 @@ pub fn resolve(sections: &toml::Table, origins: &Origins) -> Result<RunConfig, V
     let data = keys.data.unwrap_or_default().resolve(&mut problems);
     let model = keys.model.unwrap_or_default().resolve(&mut problems);
     let train = keys.train.unwrap_or_default().resolve(&mut problems);
+    crate::train::check_device(&model, &train, &mut problems);
     let noise = keys.noise.map(|n| n.resolve(&mut problems)).unwrap_or_default();
     match data {
         Some(data) if problems.list.is_empty() => Ok(RunConfig { data, model, train, noise }),

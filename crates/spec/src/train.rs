@@ -1,7 +1,9 @@
 //! The `[train]` section: epochs, batches, the optimizer and the loss, the seed, the linear
-//! probe's schedule. The keys a user writes, their resolution, the resolved [`TrainConfig`] (the
-//! optimizer and the probe schedule as enums carrying their settings), and its `config.toml` form.
+//! probe's schedule, the device. The keys a user writes, their resolution, the resolved
+//! [`TrainConfig`] (the optimizer and the probe schedule as enums carrying their settings), and
+//! its `config.toml` form.
 
+use crate::model::{KindName, ModelConfig};
 use crate::resolve::Problems;
 use crate::value::{AtLeastOne, Count, Momentum, Positive};
 use serde::{Deserialize, Serialize};
@@ -25,6 +27,7 @@ pub struct TrainKeys {
     pub seed: Option<u64>,
     pub probe: Option<bool>,
     pub probe_every: Option<Count>,
+    pub device: Option<Device>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,6 +40,55 @@ pub struct TrainConfig {
     pub loss: Loss,
     pub seed: u64,
     pub probe: Probe,
+    pub device: Device,
+}
+
+/// What trains a run: the CPU (the project's kernels, every kind, bit-reproducible) or an NVIDIA
+/// GPU (the plain and denoising auto-encoders; its numbers differ from the CPU's in the last
+/// bits, so a CUDA run is a run of its own, with its own id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Device {
+    #[default]
+    Cpu,
+    Cuda,
+}
+
+impl Device {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Cpu => "cpu",
+            Self::Cuda => "cuda",
+        }
+    }
+
+    pub fn is_cpu(&self) -> bool {
+        *self == Self::Cpu
+    }
+}
+
+impl fmt::Display for Device {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The kinds `train.device = "cuda"` trains: the plain auto-encoder (with a `[noise]` section, the
+/// denoising one). The others' objectives are CPU ops.
+pub const CUDA_KINDS: [KindName; 1] = [KindName::Plain];
+
+/// Refuses a kind the run's device cannot train (the problem is placed at `model.kind`).
+pub(crate) fn check_device(model: &ModelConfig, train: &TrainConfig, problems: &mut Problems<'_>) {
+    let kind = model.kind.name();
+    if train.device == Device::Cuda && !CUDA_KINDS.contains(&kind) {
+        problems.add(
+            "model.kind",
+            format!(
+                "= \"{kind}\" trains on the CPU only; `train.device = \"cuda\"` supports plain and denoising \
+                 auto-encoders (`model.kind = \"plain\"`, with or without `[noise]`)"
+            ),
+        );
+    }
 }
 
 /// The optimizer and its settings.
@@ -143,13 +195,15 @@ impl TrainKeys {
             loss: self.loss.unwrap_or(Loss::Bce),
             seed: self.seed.unwrap_or(0),
             probe,
+            device: self.device.unwrap_or_default(),
         }
     }
 }
 
 /// The `config.toml` form: flat keys as the sweep file names them. `momentum` for SGD only;
 /// `probe` and `probe_every` only when not at their defaults, so that runs recorded before the
-/// probe existed keep their ids.
+/// probe existed keep their ids; `device` only when not `cpu`, so that CPU runs recorded before
+/// devices existed keep theirs (and a CUDA run gets an id of its own).
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TrainWire {
@@ -165,6 +219,8 @@ struct TrainWire {
     probe: bool,
     #[serde(default, skip_serializing_if = "is_zero")]
     probe_every: usize,
+    #[serde(default, skip_serializing_if = "Device::is_cpu")]
+    device: Device,
 }
 
 fn yes() -> bool {
@@ -199,6 +255,7 @@ impl From<TrainConfig> for TrainWire {
             seed: t.seed,
             probe,
             probe_every,
+            device: t.device,
         }
     }
 }
@@ -227,6 +284,7 @@ impl TryFrom<TrainWire> for TrainConfig {
             loss: w.loss,
             seed: w.seed,
             probe,
+            device: w.device,
         })
     }
 }
@@ -244,6 +302,7 @@ mod tests {
             loss: Loss::Bce,
             seed: 0,
             probe,
+            device: Device::Cpu,
         }
     }
 

@@ -408,3 +408,23 @@ fn a_kind_key_for_another_kind_or_out_of_range_is_refused_where_it_is_written() 
     let e = err(&format!("{base}beta = 2\n[sweep]\n\"model.kind\" = [\"vae\", \"plain\"]\n"));
     assert!(e.contains("model.beta") && e.contains("not `plain`"), "{e}");
 }
+
+#[test]
+fn the_device_is_a_train_key_and_cuda_takes_plain_and_denoising_runs_only() {
+    let base = "name = \"d\"\n[data]\ndataset = \"synthetic\"\n[model]\narchitecture = \"dense\"\n";
+    let s = ok(&format!("{base}[train]\ndevice = \"cuda\"\n[noise]\nkind = \"masking\"\nlevel = 0.3\n"));
+    assert_eq!(s.runs[0].config.train.device, spec::Device::Cuda);
+    assert_eq!(ok(base).runs[0].config.train.device, spec::Device::Cpu, "cpu by default");
+    let e = err(&format!("{base}kind = \"vae\"\n[train]\ndevice = \"cuda\"\n"));
+    assert!(
+        e.contains("experiments/test.toml:6: `model.kind` = \"vae\" trains on the CPU only")
+            && e.contains("`train.device = \"cuda\"` supports plain and denoising auto-encoders"),
+        "{e}"
+    );
+    // From the command line too, and across variants: each offending kind once.
+    let variants = "[[variant]]\nname = \"a\"\n[[variant]]\nname = \"s\"\nmodel = { kind = \"sparse\" }\n";
+    let e = err_with(&format!("{base}{variants}"), &[Override::parse("train.device=cuda").unwrap()]);
+    assert!(e.contains("`model.kind` = \"sparse\" trains on the CPU only"), "{e}");
+    let e = err(&format!("{base}[train]\ndevice = \"gpu\"\n"));
+    assert!(e.contains("test.toml:7:10: `train.device` unknown variant `gpu`, expected `cpu` or `cuda`"), "{e}");
+}

@@ -15,7 +15,7 @@ mod outputs;
 pub mod setup;
 
 pub use outputs::{manifold, prior_samples, write_image_grid, MANIFOLD_SIDE, SAMPLE_IMAGES, SAMPLE_SEED};
-pub use setup::{model_spec, trainer};
+pub use setup::{device, model_spec, trainer, trainer_on};
 
 use data::Dataset;
 use epoch::{train_epoch, Buffers, Inputs, Phase, Trained};
@@ -74,8 +74,20 @@ pub enum Outcome {
     },
 }
 
-/// Trains one run to the end (or until it diverges), reporting each epoch to `observer`.
+/// Trains one run to the end (or until it diverges) on its config's device, reporting each epoch
+/// to `observer`.
 pub fn run(info: &RunInfo<'_>, dataset: &Dataset, observer: &mut dyn Observer) -> Result<Outcome, TrainError> {
+    run_on(info, dataset, observer, setup::device(info.config))
+}
+
+/// [`run`] on `device` instead of the config's (`runner check --device`; the generic path's
+/// tests): the same initial weights, data order and random draws.
+pub fn run_on(
+    info: &RunInfo<'_>,
+    dataset: &Dataset,
+    observer: &mut dyn Observer,
+    device: nn::Device,
+) -> Result<Outcome, TrainError> {
     let run = info.run_id.to_string();
     let model_err = |cause| TrainError::Model { run: run.clone(), cause };
     let config = info.config;
@@ -83,7 +95,7 @@ pub fn run(info: &RunInfo<'_>, dataset: &Dataset, observer: &mut dyn Observer) -
         return Err(TrainError::NoData { run });
     }
     let kind = setup::kind(config);
-    let mut trainer = setup::trainer(config).map_err(model_err)?;
+    let mut trainer = setup::trainer_on(config, device).map_err(model_err)?;
     let evaluation = Evaluation::new(dataset, trainer.loss, &config.noise, kind.vae);
     let mut buffers = Buffers::default();
     let inputs = Inputs { config, dataset, draws: kind.draws };
@@ -202,6 +214,7 @@ mod tests {
                 loss: Loss::Bce,
                 seed: 3,
                 probe: Probe::Last,
+                device: spec::Device::Cpu,
             },
             noise: Noise::None,
         }
@@ -243,7 +256,7 @@ mod tests {
         assert_eq!(rows[1].epoch, 2);
         assert!(rows.iter().all(|r| r.test_bce.is_finite() && r.test_psnr > 0.0 && r.noisy_test_bce.is_none()));
         assert!(matches!(outcome, Outcome::Completed { ref last } if last == &rows[1]));
-        let (model, meta) = nn::checkpoint::load(&nn::Cpu::default(), &RunDir::new(dir.path()).checkpoint()).unwrap();
+        let (model, meta) = nn::checkpoint::load(nn::Device::Cpu, &RunDir::new(dir.path()).checkpoint()).unwrap();
         assert_eq!(model.latent_dim(), 4);
         assert_eq!(meta["run_id"], "r");
         assert!(RunDir::new(dir.path()).reconstructions().is_file());
@@ -293,7 +306,7 @@ mod tests {
         c.model.latent_dim = 2;
         c.train.epochs = 1;
         train(&c, Some(dir.path()));
-        let (model, meta) = nn::checkpoint::load(&nn::Cpu::default(), &RunDir::new(dir.path()).checkpoint()).unwrap();
+        let (model, meta) = nn::checkpoint::load(nn::Device::Cpu, &RunDir::new(dir.path()).checkpoint()).unwrap();
         assert_eq!(meta["kind"], "plain");
         let dataset = ::data::synthetic::dataset(60, 20);
         let codes = model.encode_all(&dataset.test.images).unwrap();
@@ -312,6 +325,46 @@ mod tests {
         other.train.seed = 4;
         let (_, d, _) = train(&other, None);
         assert_ne!(without_timings(&a), without_timings(&d));
+    }
+
+    #[test]
+    fn a_whole_run_through_the_generic_path_tracks_the_cpu_path() {
+        // What a CUDA run differs by, measured on the CPU: the device-generic path (the ops CUDA
+        // runs, on dfdx's Cpu) against the fast kernels, a plain and a denoising run of each
+        // architecture from the same weights, data order and noise. Every metric of every epoch
+        // within 1e-3 relative (the tolerance `runner check` gives CUDA runs), the probe's
+        // accuracy within two test images.
+        let dataset = ::data::synthetic::dataset(200, 50);
+        let mut worst = 0.0f64;
+        for arch in [Architecture::Conv, Architecture::Dense] {
+            for noise in [Noise::None, Noise::Masking { p: 0.3 }] {
+                let c = RunConfig { noise, ..config(arch) };
+                let info = RunInfo { run_id: "r", sweep: "s", variant: "v", config: &c, out_dir: None };
+                let (mut cpu, mut generic) = (Collect(Vec::new(), 0), Collect(Vec::new(), 0));
+                run_on(&info, &dataset, &mut cpu, nn::Device::Cpu).unwrap();
+                run_on(&info, &dataset, &mut generic, nn::Device::GenericCpu).unwrap();
+                assert_eq!(cpu.0.len(), generic.0.len());
+                for (a, b) in cpu.0.iter().zip(&generic.0) {
+                    for ((name, x), (_, y)) in a.metric_values().into_iter().zip(b.metric_values()) {
+                        let (Some(x), Some(y)) = (x, y) else {
+                            assert_eq!(x.is_some(), y.is_some(), "{name}");
+                            continue;
+                        };
+                        if name.ends_with("seconds") || name == "samples_per_second" {
+                            continue;
+                        }
+                        if name == "probe_accuracy" {
+                            assert!((x - y).abs() <= 2.0 / 50.0 + 1e-9, "{arch:?}: {name} {x} vs {y}");
+                            continue;
+                        }
+                        let rel = (x - y).abs() / x.abs().max(y.abs()).max(1e-30);
+                        worst = worst.max(rel);
+                        assert!(rel <= 1e-3, "{arch:?} {:?} epoch {}: {name} {x} vs {y}", c.noise, a.epoch);
+                    }
+                }
+            }
+        }
+        eprintln!("generic vs CPU path, 2 epochs: worst relative metric difference {worst:.2e}");
     }
 
     #[test]
@@ -469,7 +522,7 @@ mod tests {
         c.model.latent_dim = 2;
         c.train.epochs = 1;
         train(&c, Some(dir.path()));
-        let (model, meta) = nn::checkpoint::load(&nn::Cpu::default(), &RunDir::new(dir.path()).checkpoint()).unwrap();
+        let (model, meta) = nn::checkpoint::load(nn::Device::Cpu, &RunDir::new(dir.path()).checkpoint()).unwrap();
         assert_eq!((meta["kind"].as_str(), model.head(), model.latent_dim()), ("vae", Head::Gaussian, 2));
         let size = |name: &str| {
             let dec = png::Decoder::new(std::fs::File::open(dir.path().join(name)).unwrap());

@@ -40,6 +40,7 @@ pub(crate) fn write(
         ("variant", info.variant.to_string()),
         ("kind", info.config.model.kind.name().to_string()),
         ("config", info.config.canonical()),
+        ("device", model.device().name().to_string()),
     ];
     nn::checkpoint::save(model, &ckpt, &meta).map_err(|e| out_err(&ckpt, e.to_string()))?;
 

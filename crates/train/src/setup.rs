@@ -88,11 +88,24 @@ pub fn optimizer(config: &RunConfig) -> OptimizerKind {
     }
 }
 
+/// The device `train.device` names.
+pub fn device(config: &RunConfig) -> nn::Device {
+    match config.train.device {
+        spec::Device::Cpu => nn::Device::Cpu,
+        spec::Device::Cuda => nn::Device::Cuda,
+    }
+}
+
 /// The trainer of a config: its model with the seeded initial weights, its loss, optimizer and
-/// objective.
+/// objective, on the config's device.
 pub fn trainer(config: &RunConfig) -> Result<Trainer, nn::NnError> {
+    trainer_on(config, device(config))
+}
+
+/// [`trainer`] on another device than the config's (the same initial weights on every device).
+pub fn trainer_on(config: &RunConfig, device: nn::Device) -> Result<Trainer, nn::NnError> {
     let setup = kind(config);
     let spec = ModelSpec { head: setup.head, ..model_spec(config) };
-    let model = Model::new(&nn::Cpu::default(), &spec, &mut weights_rng(config.train.seed))?;
+    let model = Model::new(device, &spec, &mut weights_rng(config.train.seed))?;
     Trainer::with_objective(model, loss(config), optimizer(config), setup.objective)
 }

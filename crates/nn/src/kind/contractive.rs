@@ -17,7 +17,10 @@
 
 use crate::error::NnError;
 use crate::kind::{check_weight, deterministic, Objective, Taped, Terms};
-use crate::model::{Codes, ConvAutoEncoder, DenseAutoEncoder, DenseLayer, Head, Images, Model, IMAGE_LEN};
+use crate::model::{
+    Architecture, Codes, ConvAutoEncoder, CpuModel, DenseAutoEncoder, DenseLayer, Head, Images, Model, ModelSpec,
+    IMAGE_LEN,
+};
 use crate::op::loss::LossKind;
 use crate::op::penalty::{contractive_sigmoid, squared_norm_mean};
 use crate::op::Activation;
@@ -41,9 +44,14 @@ pub enum Contraction {
 
 impl Contraction {
     pub fn of(model: &Model) -> Self {
-        match model {
-            Model::Dense(m) if m.hidden.is_empty() && m.head == Head::Sigmoid => Contraction::Exact,
-            _ => Contraction::Hutchinson,
+        Self::for_spec(&model.spec())
+    }
+
+    pub fn for_spec(spec: &ModelSpec) -> Self {
+        if spec.architecture == Architecture::Dense && spec.hidden.is_empty() && spec.head == Head::Sigmoid {
+            Contraction::Exact
+        } else {
+            Contraction::Hutchinson
         }
     }
 }
@@ -64,14 +72,14 @@ impl Objective for Contractive {
 
     fn terms(
         &self,
-        model: &Model,
+        model: &CpuModel,
         x: Images<Taped>,
         targets: &[f32],
         loss: LossKind,
         noise: &[f32],
     ) -> Result<Terms, NnError> {
-        let (z, penalty) = match (Contraction::of(model), model) {
-            (Contraction::Exact, Model::Dense(m)) => {
+        let (z, penalty) = match (Contraction::for_spec(&model.spec()), model) {
+            (Contraction::Exact, CpuModel::Dense(m)) => {
                 let h = model.encode(x)?; // [b, latent] in (0, 1)
                 let p = contractive_sigmoid(h.with_empty_tape(), &m.encoder[0].kernel, self.weight)?;
                 (h, p)
@@ -90,7 +98,7 @@ impl Objective for Contractive {
 /// code's is empty): a penalty on the tangent alone gets its whole gradient, also the part that
 /// flows through the code.
 pub fn encode_with_tangent<T: Tape<f32, Cpu>>(
-    model: &Model,
+    model: &CpuModel,
     x: Images<T>,
     eps: &[f32],
 ) -> Result<(Codes<T>, Codes<T>), NnError> {
@@ -104,8 +112,8 @@ pub fn encode_with_tangent<T: Tape<f32, Cpu>>(
     let dev = x.device().clone();
     let t: Codes<T> = dev.try_tensor_from_vec(eps.to_vec(), (b, IMAGE_LEN))?.retaped::<T>(); // [b, 784]
     let (z, t) = match model {
-        Model::Dense(m) => dense(m, x, t)?,
-        Model::Conv(m) => conv(m, x, t)?,
+        CpuModel::Dense(m) => dense(m, x, t)?,
+        CpuModel::Conv(m) => conv(m, x, t)?,
     };
     let (z, encoder) = z.split_tape();
     let (t, tangent) = t.split_tape();
@@ -219,17 +227,16 @@ fn sigmoid_tangent<T: Tape<f32, Cpu>>(h: Codes<T>, u: Codes<T>) -> Result<Codes<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Architecture, ModelSpec};
     use crate::testing::values;
     use rand::{Rng, SeedableRng};
 
-    fn model(architecture: Architecture, hidden: Vec<usize>, head: Head) -> Model {
+    fn model(architecture: Architecture, hidden: Vec<usize>, head: Head) -> CpuModel {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-        Model::new(&Cpu::default(), &ModelSpec { architecture, latent_dim: 3, hidden, head }, &mut rng).unwrap()
+        CpuModel::new(&Cpu::default(), &ModelSpec { architecture, latent_dim: 3, hidden, head }, &mut rng).unwrap()
     }
 
     /// The code of images, untaped, in f32.
-    fn code(m: &Model, x: &[f32]) -> Vec<f32> {
+    fn code(m: &CpuModel, x: &[f32]) -> Vec<f32> {
         let dev = Cpu::default();
         m.encode(dev.tensor_from_vec(x.to_vec(), (x.len() / IMAGE_LEN, Const))).unwrap().as_vec()
     }
@@ -274,10 +281,10 @@ mod tests {
     }
 
     /// The encoder, layer op by layer op (the conv encoder's stack gives its input no gradient).
-    fn layer_by_layer(m: &Model, x: Images<OwnedTape<f32, Cpu>>) -> Codes<OwnedTape<f32, Cpu>> {
+    fn layer_by_layer(m: &CpuModel, x: Images<OwnedTape<f32, Cpu>>) -> Codes<OwnedTape<f32, Cpu>> {
         match m {
-            Model::Dense(d) => d.encode_stats(x).unwrap(),
-            Model::Conv(c) => {
+            CpuModel::Dense(d) => d.encode_stats(x).unwrap(),
+            CpuModel::Conv(c) => {
                 let b = x.shape().0;
                 let h = c.conv1.forward(x, (b, 13 * 13 * 32)).unwrap();
                 let h = c.conv2.forward(h, (b, 6 * 6 * 32)).unwrap();
@@ -326,7 +333,7 @@ mod tests {
         let mut m = model(Architecture::Dense, vec![6], Head::Sigmoid);
         let x = values(2 * IMAGE_LEN, 6, 0.0, 1.0);
         let eps = values(2 * IMAGE_LEN, 7, -1.0, 1.0);
-        let loss = |m: &Model| -> (f64, Gradients<f32, Cpu>) {
+        let loss = |m: &CpuModel| -> (f64, Gradients<f32, Cpu>) {
             // The code is dropped: the tangent's tape alone must carry the whole gradient.
             let (_, t) =
                 encode_with_tangent(m, dev.tensor_from_vec(x.clone(), (2, Const)).leaky_traced(), &eps).unwrap();
@@ -366,8 +373,8 @@ mod tests {
     }
 
     /// The hidden layer's outputs (for spotting ReLU switches).
-    fn code_layers(m: &Model, x: &[f32]) -> Vec<f32> {
-        let Model::Dense(d) = m else { return Vec::new() };
+    fn code_layers(m: &CpuModel, x: &[f32]) -> Vec<f32> {
+        let CpuModel::Dense(d) = m else { return Vec::new() };
         let dev = Cpu::default();
         d.encode_layers(dev.tensor_from_vec(x.to_vec(), (x.len() / IMAGE_LEN, Const)), 1).unwrap().as_vec()
     }

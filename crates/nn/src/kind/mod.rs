@@ -11,7 +11,7 @@ pub mod sparse;
 pub mod vae;
 
 use crate::error::NnError;
-use crate::model::{Head, Images, Model};
+use crate::model::{CpuModel, Head, Images, Model};
 use crate::op::loss::LossKind;
 use dfdx::prelude::*;
 
@@ -40,10 +40,10 @@ pub trait Objective: std::fmt::Debug + Send + Sync {
     }
 
     /// The loss terms of a batch whose inputs `x` are traced; `noise` holds
-    /// [`Objective::noise_len`] draws.
+    /// [`Objective::noise_len`] draws. The kinds' ops are the CPU path's.
     fn terms(
         &self,
-        model: &Model,
+        model: &CpuModel,
         x: Images<Taped>,
         targets: &[f32],
         loss: LossKind,
@@ -54,6 +54,13 @@ pub trait Objective: std::fmt::Debug + Send + Sync {
     fn has_penalty(&self) -> bool {
         true
     }
+
+    /// Whether the device-generic path ([`crate::generic`], what CUDA runs) trains this
+    /// objective: only the reconstruction alone, whose loss it computes itself. The other kinds
+    /// train on [`crate::Device::Cpu`] only.
+    fn trains_on_devices(&self) -> bool {
+        false
+    }
 }
 
 /// The reconstruction alone: the tutorial, and a stacked model's fine-tuning.
@@ -63,7 +70,7 @@ pub struct Reconstruction;
 impl Objective for Reconstruction {
     fn terms(
         &self,
-        model: &Model,
+        model: &CpuModel,
         x: Images<Taped>,
         targets: &[f32],
         loss: LossKind,
@@ -74,6 +81,10 @@ impl Objective for Reconstruction {
 
     fn has_penalty(&self) -> bool {
         false
+    }
+
+    fn trains_on_devices(&self) -> bool {
+        true
     }
 }
 

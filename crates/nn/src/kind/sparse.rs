@@ -4,7 +4,7 @@
 
 use crate::error::NnError;
 use crate::kind::{check_weight, deterministic, Objective, Taped, Terms};
-use crate::model::{Head, Images, Model};
+use crate::model::{CpuModel, Head, Images, Model};
 use crate::op::loss::LossKind;
 use crate::op::penalty::{kl_sparsity, l1_mean};
 use dfdx::prelude::*;
@@ -30,7 +30,7 @@ impl Objective for SparseL1 {
 
     fn terms(
         &self,
-        model: &Model,
+        model: &CpuModel,
         x: Images<Taped>,
         targets: &[f32],
         loss: LossKind,
@@ -59,7 +59,7 @@ impl Objective for SparseKl {
 
     fn terms(
         &self,
-        model: &Model,
+        model: &CpuModel,
         x: Images<Taped>,
         targets: &[f32],
         loss: LossKind,

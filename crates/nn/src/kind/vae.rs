@@ -7,7 +7,7 @@
 
 use crate::error::NnError;
 use crate::kind::{Objective, Taped, Terms};
-use crate::model::{Head, Images, Model, EVAL_CHUNK, IMAGE_LEN};
+use crate::model::{CpuModel, Head, Images, Model, EVAL_CHUNK, IMAGE_LEN};
 use crate::op::add_scaled;
 use crate::op::loss::LossKind;
 use dfdx::prelude::*;
@@ -40,7 +40,7 @@ impl Objective for Vae {
 
     fn terms(
         &self,
-        model: &Model,
+        model: &CpuModel,
         x: Images<Taped>,
         targets: &[f32],
         loss: LossKind,
@@ -73,7 +73,7 @@ impl VaeSums {
     }
 }
 
-fn latent_of(model: &Model) -> Result<usize, NnError> {
+fn latent_of(model: &CpuModel) -> Result<usize, NnError> {
     match model.head() {
         Head::Gaussian => Ok(model.latent_dim()),
         other => Err(NnError::Config(format!("a VAE metric asked of a model with a {} code", other.name()))),
@@ -88,6 +88,7 @@ pub fn evaluate(
     images: &[f32],
     mut noise: impl FnMut(usize, &mut [f32]),
 ) -> Result<VaeSums, NnError> {
+    let model = model.cpu_only("a VAE's bound")?;
     let latent = latent_of(model)?;
     let mut sums = VaeSums::default();
     for (ci, chunk) in images.chunks(EVAL_CHUNK * IMAGE_LEN).enumerate() {
@@ -124,6 +125,7 @@ pub fn log_likelihood(
     samples: usize,
     mut noise: impl FnMut(usize, &mut [f32]),
 ) -> Result<f64, NnError> {
+    let model = model.cpu_only("a VAE's likelihood estimate")?;
     let latent = latent_of(model)?;
     if samples == 0 {
         return Err(NnError::Config("the likelihood estimate needs at least one sample".into()));

@@ -1,11 +1,12 @@
 //! Inference on plain slices, so that callers never handle dfdx types: evaluation sums,
-//! reconstructions, codes and decoded images, in chunks of a fixed size.
+//! reconstructions, codes and decoded images, in chunks of a fixed size, on the model's device
+//! (the sums themselves are added on the host, in f64, by the same formulas for every device).
 //!
 //! A `stacked` run evaluates its model cut at the encoder depth pre-trained so far (`depth`, see
 //! [`crate::model::DenseAutoEncoder::forward_depth`]); every other caller passes `None`.
 
 use crate::error::NnError;
-use crate::model::{Codes, Images, Model, IMAGE_LEN};
+use crate::model::{Backend, Codes, CpuModel, Images, Model, IMAGE_LEN};
 use crate::scalar::{bce_with_logits, sigmoid};
 use dfdx::prelude::*;
 
@@ -34,7 +35,7 @@ impl EvalSums {
     }
 }
 
-impl Model {
+impl CpuModel {
     /// The device the model's parameters live on.
     pub fn device(&self) -> Cpu {
         self.params().first().map_or_else(Cpu::default, |p| p.tensor.device().clone())
@@ -58,7 +59,23 @@ impl Model {
         Ok(self.device().try_tensor_from_vec(values, (n, latent))?)
     }
 
-    /// Reconstruction logits of a set of images, chunk by chunk (a VAE's from the mean code).
+    /// Reconstruction logits of one chunk of images (a VAE's from the mean code), cut at encoder
+    /// depth `depth` (a stacked run's pre-training) or whole.
+    fn chunk_logits(&self, chunk: &[f32], depth: Option<usize>) -> Result<Vec<f32>, NnError> {
+        let x = self.images(chunk)?;
+        let logits = match (depth, self) {
+            (Some(depth), CpuModel::Dense(m)) => m.forward_depth(x, depth)?,
+            (Some(depth), CpuModel::Conv(_)) => {
+                return Err(NnError::Config(format!("cannot cut the conv model at encoder depth {depth}")))
+            }
+            (None, _) => self.forward(x)?,
+        };
+        Ok(logits.as_vec())
+    }
+}
+
+impl Model {
+    /// Reconstruction logits of a set of images, chunk by chunk.
     fn logits(
         &self,
         inputs: &[f32],
@@ -66,15 +83,16 @@ impl Model {
         mut each: impl FnMut(usize, &[f32]) -> Result<(), NnError>,
     ) -> Result<(), NnError> {
         for (i, chunk) in inputs.chunks(EVAL_CHUNK * IMAGE_LEN).enumerate() {
-            let x = self.images(chunk)?;
-            let logits = match (depth, self) {
-                (Some(depth), Model::Dense(m)) => m.forward_depth(x, depth)?,
-                (Some(depth), Model::Conv(_)) => {
-                    return Err(NnError::Config(format!("cannot cut the conv model at encoder depth {depth}")))
+            let logits = match (&self.backend, depth) {
+                (Backend::Cpu(m), _) => m.chunk_logits(chunk, depth)?,
+                (Backend::Device(d), None) => d.logits(chunk)?,
+                (Backend::Device(_), Some(depth)) => {
+                    return Err(NnError::Config(format!(
+                        "the model cut at encoder depth {depth} (a stacked run's pre-training) runs on the CPU only"
+                    )))
                 }
-                (None, _) => self.forward(x)?,
             };
-            each(i * EVAL_CHUNK * IMAGE_LEN, &logits.as_vec())?;
+            each(i * EVAL_CHUNK * IMAGE_LEN, &logits)?;
         }
         Ok(())
     }
@@ -112,7 +130,10 @@ impl Model {
     pub fn encode_all(&self, inputs: &[f32]) -> Result<Vec<f32>, NnError> {
         let mut out = Vec::with_capacity(inputs.len() / IMAGE_LEN * self.latent_dim());
         for chunk in inputs.chunks(EVAL_CHUNK * IMAGE_LEN) {
-            out.extend(self.encode(self.images(chunk)?)?.as_vec());
+            match &self.backend {
+                Backend::Cpu(m) => out.extend(m.encode(m.images(chunk)?)?.as_vec()),
+                Backend::Device(d) => out.extend(d.codes(chunk)?),
+            }
         }
         Ok(out)
     }
@@ -121,8 +142,11 @@ impl Model {
     pub fn decode_all(&self, codes: &[f32]) -> Result<Vec<f32>, NnError> {
         let latent = self.latent_dim();
         let mut out = Vec::with_capacity(codes.len() / latent.max(1) * IMAGE_LEN);
-        for chunk in codes.chunks(EVAL_CHUNK * latent) {
-            let logits = self.decode(self.codes(chunk.to_vec())?)?.as_vec();
+        for chunk in codes.chunks(EVAL_CHUNK * latent.max(1)) {
+            let logits = match &self.backend {
+                Backend::Cpu(m) => m.decode(m.codes(chunk.to_vec())?)?.as_vec(),
+                Backend::Device(d) => d.decoded(chunk)?,
+            };
             out.extend(logits.iter().map(|&x| sigmoid(x)));
         }
         Ok(out)

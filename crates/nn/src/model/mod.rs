@@ -17,9 +17,11 @@ pub use infer::{EvalSums, EVAL_CHUNK};
 pub use param::Param;
 pub use summary::SummaryRow;
 
+use crate::device::{Device, DeviceModel};
 use crate::error::NnError;
 use crate::op::Activation;
 use dfdx::prelude::*;
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use summary::LayerRef;
 
@@ -99,36 +101,37 @@ pub type Images<T> = Tensor<(usize, Const<IMAGE_LEN>), f32, Cpu, T>;
 /// A batch of latent codes.
 pub type Codes<T> = Tensor<(usize, usize), f32, Cpu, T>;
 
-/// Either model, dispatched by match (generic methods keep this from being a trait object).
+/// Either model on the CPU with the fast kernels, dispatched by match (generic methods keep this
+/// from being a trait object). The CPU half of [`Model`], and what the kinds' objectives train.
 // One per trainer: boxing the conv model would save nothing worth an indirection.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
-pub enum Model {
+pub enum CpuModel {
     Conv(ConvAutoEncoder),
     Dense(DenseAutoEncoder),
 }
 
-impl Model {
+impl CpuModel {
     /// Builds a model with Keras' initialisation (glorot-uniform kernels, zero biases), drawing
     /// the kernels from `rng` in parameter order (the caller owns the random streams).
     pub fn new(dev: &Cpu, spec: &ModelSpec, rng: &mut ChaCha8Rng) -> Result<Self, NnError> {
         Ok(match spec.architecture {
-            Architecture::Conv => Model::Conv(ConvAutoEncoder::new(dev, spec.latent_dim, spec.head, rng)?),
+            Architecture::Conv => CpuModel::Conv(ConvAutoEncoder::new(dev, spec.latent_dim, spec.head, rng)?),
             Architecture::Dense => {
-                Model::Dense(DenseAutoEncoder::new(dev, spec.latent_dim, &spec.hidden, spec.head, rng)?)
+                CpuModel::Dense(DenseAutoEncoder::new(dev, spec.latent_dim, &spec.hidden, spec.head, rng)?)
             }
         })
     }
 
     pub fn spec(&self) -> ModelSpec {
         match self {
-            Model::Conv(m) => ModelSpec {
+            CpuModel::Conv(m) => ModelSpec {
                 architecture: Architecture::Conv,
                 latent_dim: m.latent_dim,
                 hidden: Vec::new(),
                 head: m.head,
             },
-            Model::Dense(m) => ModelSpec {
+            CpuModel::Dense(m) => ModelSpec {
                 architecture: Architecture::Dense,
                 latent_dim: m.latent_dim,
                 hidden: m.hidden.clone(),
@@ -139,15 +142,15 @@ impl Model {
 
     pub fn latent_dim(&self) -> usize {
         match self {
-            Model::Conv(m) => m.latent_dim,
-            Model::Dense(m) => m.latent_dim,
+            CpuModel::Conv(m) => m.latent_dim,
+            CpuModel::Dense(m) => m.latent_dim,
         }
     }
 
     pub fn head(&self) -> Head {
         match self {
-            Model::Conv(m) => m.head,
-            Model::Dense(m) => m.head,
+            CpuModel::Conv(m) => m.head,
+            CpuModel::Dense(m) => m.head,
         }
     }
 
@@ -155,8 +158,8 @@ impl Model {
     /// log-variance `[b, 2·latent]`.
     pub fn encode_stats<T: Tape<f32, Cpu>>(&self, x: Images<T>) -> Result<Codes<T>, NnError> {
         match self {
-            Model::Conv(m) => m.encode_stats(x),
-            Model::Dense(m) => m.encode_stats(x),
+            CpuModel::Conv(m) => m.encode_stats(x),
+            CpuModel::Dense(m) => m.encode_stats(x),
         }
     }
 
@@ -172,8 +175,8 @@ impl Model {
     /// Codes → reconstruction logits.
     pub fn decode<T: Tape<f32, Cpu>>(&self, z: Codes<T>) -> Result<Images<T>, NnError> {
         match self {
-            Model::Conv(m) => m.decode(z),
-            Model::Dense(m) => m.decode(z),
+            CpuModel::Conv(m) => m.decode(z),
+            CpuModel::Dense(m) => m.decode(z),
         }
     }
 
@@ -185,15 +188,15 @@ impl Model {
     /// Parameters in a fixed order (checkpoints and optimizer state follow it).
     pub fn params(&self) -> Vec<&Param> {
         match self {
-            Model::Conv(m) => m.layers().into_iter().flat_map(|l| l.params()).collect(),
-            Model::Dense(m) => m.encoder.iter().chain(&m.decoder).flat_map(|l| l.params()).collect(),
+            CpuModel::Conv(m) => m.layers().into_iter().flat_map(|l| l.params()).collect(),
+            CpuModel::Dense(m) => m.encoder.iter().chain(&m.decoder).flat_map(|l| l.params()).collect(),
         }
     }
 
     pub fn params_mut(&mut self) -> Vec<&mut Param> {
         match self {
-            Model::Conv(m) => m.params_mut(),
-            Model::Dense(m) => m.encoder.iter_mut().chain(&mut m.decoder).flat_map(|l| l.params_mut()).collect(),
+            CpuModel::Conv(m) => m.params_mut(),
+            CpuModel::Dense(m) => m.encoder.iter_mut().chain(&mut m.decoder).flat_map(|l| l.params_mut()).collect(),
         }
     }
 
@@ -203,7 +206,7 @@ impl Model {
         let dense = |d: &DenseLayer| d.inputs * d.outputs;
         let conv = |c: &ConvLayer| c.geometry.small_h * c.geometry.small_w * c.geometry.weight_len();
         match self {
-            Model::Conv(m) => {
+            CpuModel::Conv(m) => {
                 [&m.conv1, &m.conv2, &m.deconv1, &m.deconv2, &m.deconv3, &m.deconv4]
                     .into_iter()
                     .map(conv)
@@ -211,7 +214,7 @@ impl Model {
                     + dense(&m.encoder_dense)
                     + dense(&m.decoder_dense)
             }
-            Model::Dense(m) => m.encoder.iter().chain(&m.decoder).map(dense).sum(),
+            CpuModel::Dense(m) => m.encoder.iter().chain(&m.decoder).map(dense).sum(),
         }
     }
 
@@ -222,8 +225,8 @@ impl Model {
     /// Rows of a Keras-`summary()`-like table.
     pub fn summary(&self) -> Vec<SummaryRow> {
         let layers: Vec<LayerRef<'_>> = match self {
-            Model::Conv(m) => m.layers(),
-            Model::Dense(m) => m.encoder.iter().chain(&m.decoder).map(LayerRef::Dense).collect(),
+            CpuModel::Conv(m) => m.layers(),
+            CpuModel::Dense(m) => m.encoder.iter().chain(&m.decoder).map(LayerRef::Dense).collect(),
         };
         let mut rows = vec![SummaryRow {
             layer: "input".into(),
@@ -238,6 +241,171 @@ impl Model {
     }
 }
 
+/// A parameter's name, Keras-layout shape and values, on the host (whatever device holds it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamValues {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub values: Vec<f32>,
+}
+
+/// An auto-encoder on a [`Device`]: what the rest of the workspace builds, trains, evaluates and
+/// checkpoints, through plain slices. On [`Device::Cpu`] it is a [`CpuModel`] (the fast
+/// kernels, every kind); on the other devices the device-generic model of [`crate::generic`].
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub(crate) backend: Backend,
+}
+
+#[derive(Debug, Clone)]
+// One per trainer: boxing the conv model would save nothing worth an indirection.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Backend {
+    Cpu(CpuModel),
+    Device(DeviceModel),
+}
+
+impl From<CpuModel> for Model {
+    fn from(m: CpuModel) -> Self {
+        Self { backend: Backend::Cpu(m) }
+    }
+}
+
+impl Model {
+    /// Builds a model on `device` with Keras' initialisation (glorot-uniform kernels, zero
+    /// biases), drawing the kernels from `rng` in parameter order (the caller owns the random
+    /// streams): the same weights on every device. Opens the device on first use.
+    pub fn new(device: Device, spec: &ModelSpec, rng: &mut ChaCha8Rng) -> Result<Self, NnError> {
+        let cpu = CpuModel::new(&Cpu::default(), spec, rng)?;
+        Self::from(cpu).to_device(device)
+    }
+
+    /// The same model (weights copied) on `device`.
+    pub fn to_device(self, device: Device) -> Result<Self, NnError> {
+        let cpu = match self.backend {
+            Backend::Cpu(m) if device == Device::Cpu => return Ok(Self::from(m)),
+            Backend::Device(d) if d.device() == device => return Ok(Self { backend: Backend::Device(d) }),
+            Backend::Cpu(m) => m,
+            Backend::Device(d) => {
+                // Any stream will do: every weight is overwritten.
+                let mut m = CpuModel::new(&Cpu::default(), d.spec(), &mut ChaCha8Rng::seed_from_u64(0))?;
+                for (p, w) in m.params_mut().into_iter().zip(d.weights()) {
+                    p.set(&w.values)?;
+                }
+                m
+            }
+        };
+        Ok(match device {
+            Device::Cpu => Self::from(cpu),
+            _ => Self { backend: Backend::Device(DeviceModel::upload(device, &cpu)?) },
+        })
+    }
+
+    /// The device the model's parameters live on.
+    pub fn device(&self) -> Device {
+        match &self.backend {
+            Backend::Cpu(_) => Device::Cpu,
+            Backend::Device(d) => d.device(),
+        }
+    }
+
+    /// The CPU model, on [`Device::Cpu`].
+    pub fn cpu(&self) -> Option<&CpuModel> {
+        match &self.backend {
+            Backend::Cpu(m) => Some(m),
+            Backend::Device(_) => None,
+        }
+    }
+
+    pub fn cpu_mut(&mut self) -> Option<&mut CpuModel> {
+        match &mut self.backend {
+            Backend::Cpu(m) => Some(m),
+            Backend::Device(_) => None,
+        }
+    }
+
+    /// The CPU model, or an error saying that `what` runs on the CPU device only.
+    pub(crate) fn cpu_only(&self, what: &str) -> Result<&CpuModel, NnError> {
+        self.cpu().ok_or_else(|| {
+            NnError::Config(format!("{what} runs on the CPU device only; this model is on `{}`", self.device()))
+        })
+    }
+
+    pub fn spec(&self) -> ModelSpec {
+        match &self.backend {
+            Backend::Cpu(m) => m.spec(),
+            Backend::Device(d) => d.spec().clone(),
+        }
+    }
+
+    pub fn latent_dim(&self) -> usize {
+        match &self.backend {
+            Backend::Cpu(m) => m.latent_dim(),
+            Backend::Device(d) => d.spec().latent_dim,
+        }
+    }
+
+    pub fn head(&self) -> Head {
+        match &self.backend {
+            Backend::Cpu(m) => m.head(),
+            Backend::Device(d) => d.spec().head,
+        }
+    }
+
+    /// Every parameter's name, shape and values on the host, in a fixed order (checkpoints and
+    /// optimizer state follow it).
+    pub fn weights(&self) -> Vec<ParamValues> {
+        match &self.backend {
+            Backend::Cpu(m) => m
+                .params()
+                .into_iter()
+                .map(|p| ParamValues { name: p.name.clone(), shape: p.shape.clone(), values: p.tensor.as_vec() })
+                .collect(),
+            Backend::Device(d) => d.weights(),
+        }
+    }
+
+    /// Every parameter's name and shape, in [`Model::weights`] order.
+    pub fn param_shapes(&self) -> Vec<(String, Vec<usize>)> {
+        match &self.backend {
+            Backend::Cpu(m) => m.params().into_iter().map(|p| (p.name.clone(), p.shape.clone())).collect(),
+            Backend::Device(d) => d.weights().into_iter().map(|w| (w.name, w.shape)).collect(),
+        }
+    }
+
+    /// Replaces the values of parameter `index` (in [`Model::weights`] order), same count.
+    pub fn set_weights(&mut self, index: usize, values: &[f32]) -> Result<(), NnError> {
+        match &mut self.backend {
+            Backend::Cpu(m) => {
+                let mut params = m.params_mut();
+                let p = params.get_mut(index).ok_or_else(|| NnError::Shape(format!("no parameter #{index}")))?;
+                p.set(values)
+            }
+            Backend::Device(d) => d.set(index, values),
+        }
+    }
+
+    /// Multiply-adds of one sample's forward pass (see [`CpuModel::forward_macs_per_sample`]).
+    pub fn forward_macs_per_sample(&self) -> usize {
+        match &self.backend {
+            Backend::Cpu(m) => m.forward_macs_per_sample(),
+            Backend::Device(d) => d.forward_macs_per_sample(),
+        }
+    }
+
+    pub fn num_params(&self) -> usize {
+        self.param_shapes().iter().map(|(_, s)| s.iter().product::<usize>()).sum()
+    }
+
+    /// Rows of a Keras-`summary()`-like table.
+    pub fn summary(&self) -> Vec<SummaryRow> {
+        match &self.backend {
+            Backend::Cpu(m) => m.summary(),
+            Backend::Device(d) => d.summary(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,8 +416,8 @@ mod tests {
         ChaCha8Rng::seed_from_u64(0)
     }
 
-    fn conv(latent: usize) -> Model {
-        Model::new(&Cpu::default(), &ModelSpec::plain(Architecture::Conv, latent, vec![]), &mut rng()).unwrap()
+    fn conv(latent: usize) -> CpuModel {
+        CpuModel::new(&Cpu::default(), &ModelSpec::plain(Architecture::Conv, latent, vec![]), &mut rng()).unwrap()
     }
 
     #[test]
@@ -278,7 +446,7 @@ mod tests {
     #[test]
     fn dense_model_mirrors_its_hidden_layers() {
         let dev = Cpu::default();
-        let m = Model::new(&dev, &ModelSpec::plain(Architecture::Dense, 16, vec![64, 32]), &mut rng()).unwrap();
+        let m = CpuModel::new(&dev, &ModelSpec::plain(Architecture::Dense, 16, vec![64, 32]), &mut rng()).unwrap();
         let names: Vec<_> = m.params().iter().map(|p| p.name.clone()).collect();
         assert_eq!(names[0], "encoder.dense1.kernel");
         assert!(
@@ -288,7 +456,7 @@ mod tests {
         assert_eq!(m.num_params(), 50240 + 2080 + 528 + 544 + 2112 + 50960);
         let x: Images<NoneTape> = dev.zeros_like(&(2, Const));
         assert_eq!(m.forward(x).unwrap().shape().0, 2);
-        let shallow = Model::new(&dev, &ModelSpec::plain(Architecture::Dense, 8, vec![]), &mut rng()).unwrap();
+        let shallow = CpuModel::new(&dev, &ModelSpec::plain(Architecture::Dense, 8, vec![]), &mut rng()).unwrap();
         assert_eq!(shallow.num_params(), 784 * 8 + 8 + 8 * 784 + 784);
     }
 
@@ -297,7 +465,7 @@ mod tests {
         let dev = Cpu::default();
         for architecture in [Architecture::Conv, Architecture::Dense] {
             let spec = ModelSpec { architecture, latent_dim: 3, hidden: vec![8], head: Head::Gaussian };
-            let m = Model::new(&dev, &spec, &mut rng()).unwrap();
+            let m = CpuModel::new(&dev, &spec, &mut rng()).unwrap();
             let x: Images<NoneTape> =
                 dev.tensor_from_vec((0..2 * IMAGE_LEN).map(|i| (i % 7) as f32 / 7.0).collect(), (2, Const));
             let stats = m.encode_stats(x.clone()).unwrap();
@@ -309,7 +477,7 @@ mod tests {
             assert_eq!(m.latent_dim(), 3);
         }
         let spec = ModelSpec { architecture: Architecture::Dense, latent_dim: 4, hidden: vec![], head: Head::Sigmoid };
-        let m = Model::new(&dev, &spec, &mut rng()).unwrap();
+        let m = CpuModel::new(&dev, &spec, &mut rng()).unwrap();
         assert_eq!(m.summary()[1].kind, "Dense (sigmoid)");
         let x: Images<NoneTape> = dev.tensor_from_vec(vec![1.0; IMAGE_LEN], (1, Const));
         assert!(m.encode(x).unwrap().as_vec().iter().all(|&h| h > 0.0 && h < 1.0));

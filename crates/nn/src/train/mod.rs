@@ -1,13 +1,18 @@
 //! Training a model on batches given as plain slices, so that callers never handle dfdx types:
 //! one step (forward, loss, backward, update) of any kind's [`Objective`], a stacked model's
-//! layer-wise pre-training step, and gradients alone. Inference is on the model itself
-//! ([`crate::model::infer`]).
+//! layer-wise pre-training step, gradients alone, and the trainer's whole state in a file
+//! ([`state`]). Inference is on the model itself ([`crate::model::infer`]).
+//!
+//! On [`Device::Cpu`] a step runs the objective's ops and [`optim::Optimizer`]; on the other
+//! devices the device-generic step ([`crate::generic`]), which trains the reconstruction alone.
 
 pub mod optim;
+pub mod state;
 
+use crate::device::{Device, DeviceOptimizer};
 use crate::error::NnError;
 use crate::kind::{Objective, Reconstruction};
-use crate::model::Model;
+use crate::model::{Backend, CpuModel, Model, IMAGE_LEN};
 use crate::op::loss::{mse_mean, LossKind};
 use dfdx::prelude::*;
 use optim::{Optimizer, OptimizerKind};
@@ -31,30 +36,42 @@ pub struct Trainer {
     pub loss: LossKind,
     objective: Box<dyn Objective>,
     optimizer_kind: OptimizerKind,
-    optimizer: Optimizer,
-    /// A stacked run's pre-training: the encoder layer being trained (1-based) and the optimizer
-    /// state of its phase.
+    optimizer: Updates,
+    /// A stacked run's pre-training (CPU only): the encoder layer being trained (1-based) and the
+    /// optimizer state of its phase.
     pretrain: Option<(usize, Optimizer)>,
+}
+
+/// The optimizer state of the whole model, on the model's device.
+enum Updates {
+    Cpu(Optimizer),
+    Device(DeviceOptimizer),
 }
 
 impl Trainer {
     /// A trainer of the reconstruction alone.
     pub fn new(model: Model, loss: LossKind, optimizer: OptimizerKind) -> Self {
-        // dfdx's allocation cache stays off (its default): it takes in every dropped buffer but
-        // hands out only those asked for by `alloc`, while our ops build tensors from vectors,
-        // so it grew by a batch of buffers each step (a 24 GB run). The global allocator
-        // (mimalloc) reuses freed memory as well, measured no slower with `runner bench`.
+        // dfdx's allocation cache stays off (its default) on the CPU: it takes in every dropped
+        // buffer but hands out only those asked for by `alloc`, while our ops build tensors from
+        // vectors, so it grew by a batch of buffers each step (a 24 GB run). The global allocator
+        // (mimalloc) reuses freed memory as well, measured no slower with `runner bench`. (The
+        // CUDA device turns it on: its ops are dfdx's own.)
+        let updates = match &model.backend {
+            Backend::Cpu(_) => Updates::Cpu(Optimizer::new(optimizer)),
+            Backend::Device(d) => Updates::Device(d.optimizer(optimizer)),
+        };
         Self {
             model,
             loss,
             objective: Box::new(Reconstruction),
             optimizer_kind: optimizer,
-            optimizer: Optimizer::new(optimizer),
+            optimizer: updates,
             pretrain: None,
         }
     }
 
-    /// A trainer of `objective`, which must fit the model's head.
+    /// A trainer of `objective`, which must fit the model's head, and, off the CPU device, have a
+    /// device-generic form ([`Objective::trains_on_devices`]).
     pub fn with_objective(
         model: Model,
         loss: LossKind,
@@ -62,6 +79,13 @@ impl Trainer {
         objective: Box<dyn Objective>,
     ) -> Result<Self, NnError> {
         objective.check(&model)?;
+        if model.device().is_generic() && !objective.trains_on_devices() {
+            return Err(NnError::Config(format!(
+                "{objective:?} trains on the `{}` device only; `{}` trains the plain reconstruction",
+                Device::Cpu,
+                model.device()
+            )));
+        }
         Ok(Self { objective, ..Self::new(model, loss, optimizer) })
     }
 
@@ -69,74 +93,71 @@ impl Trainer {
         self.objective.as_ref()
     }
 
+    pub fn optimizer_kind(&self) -> OptimizerKind {
+        self.optimizer_kind
+    }
+
     /// How many standard normal draws a step on `batch` images needs.
     pub fn noise_len(&self, batch: usize) -> usize {
         self.objective.noise_len(&self.model, batch)
     }
 
-    /// Forward and backward pass of one batch: its loss and the gradients in the tape.
-    fn loss_and_grads(
-        &self,
-        inputs: &[f32],
-        targets: &[f32],
-        noise: &[f32],
-    ) -> Result<(StepLoss, Gradients<f32, Cpu>), NnError> {
-        if inputs.len() != targets.len() {
-            return Err(NnError::Shape(format!("{} input values but {} target values", inputs.len(), targets.len())));
-        }
-        let x = self.model.images(inputs)?;
-        let b = x.shape().0;
-        if noise.len() != self.noise_len(b) {
-            return Err(NnError::Shape(format!(
-                "{} noise values for a batch of {b}; this objective needs {}",
-                noise.len(),
-                self.noise_len(b)
-            )));
-        }
-        let terms = self.objective.terms(&self.model, x.leaky_traced(), targets, self.loss, noise)?;
-        let loss = StepLoss {
-            reconstruction: terms.reconstruction.array(),
-            penalty: terms.penalty.as_ref().map(|p| p.array()),
-        };
-        let total = match terms.penalty {
-            Some(p) => terms.reconstruction + p,
-            None => terms.reconstruction,
-        };
-        Ok((loss, total.try_backward()?))
-    }
-
-    /// The loss of a batch and its gradient for every parameter, in [`Model::params`] order, with
-    /// the step's standard normal draws ([`Trainer::noise_len`]).
+    /// The loss of a batch and its gradient for every parameter, in [`Model::weights`] order,
+    /// with the step's standard normal draws ([`Trainer::noise_len`]).
     pub fn gradients(
         &self,
         inputs: &[f32],
         targets: &[f32],
         noise: &[f32],
     ) -> Result<(StepLoss, Vec<Vec<f32>>), NnError> {
-        let (loss, mut grads) = self.loss_and_grads(inputs, targets, noise)?;
-        let mut out = Vec::new();
-        for p in self.model.params() {
-            out.push(grads.get_or_alloc_mut(&p.tensor)?.to_vec());
+        match &self.model.backend {
+            Backend::Cpu(m) => {
+                let wanted = self.noise_len(inputs.len() / IMAGE_LEN);
+                let objective = self.objective.as_ref();
+                let (loss, mut grads) = cpu_loss_and_grads(objective, self.loss, m, (inputs, targets, noise), wanted)?;
+                let mut out = Vec::new();
+                for p in m.params() {
+                    out.push(grads.get_or_alloc_mut(&p.tensor)?.to_vec());
+                }
+                Ok((loss, out))
+            }
+            Backend::Device(d) => {
+                no_noise(noise)?;
+                let (reconstruction, grads) = d.gradients(inputs, targets, self.loss)?;
+                Ok((StepLoss { reconstruction, penalty: None }, grads))
+            }
         }
-        Ok((loss, out))
     }
 
     /// One optimisation step on a batch, with its standard normal draws ([`Trainer::noise_len`]);
     /// returns the batch's loss before the update.
     pub fn step(&mut self, inputs: &[f32], targets: &[f32], noise: &[f32]) -> Result<StepLoss, NnError> {
-        let (loss, mut grads) = self.loss_and_grads(inputs, targets, noise)?;
-        self.optimizer.update(self.model.params_mut(), &mut grads)?;
-        Ok(loss)
+        let wanted = self.noise_len(inputs.len() / IMAGE_LEN);
+        match (&mut self.model.backend, &mut self.optimizer) {
+            (Backend::Cpu(m), Updates::Cpu(optimizer)) => {
+                let objective = self.objective.as_ref();
+                let (loss, mut grads) = cpu_loss_and_grads(objective, self.loss, m, (inputs, targets, noise), wanted)?;
+                optimizer.update(m.params_mut(), &mut grads)?;
+                Ok(loss)
+            }
+            (Backend::Device(d), Updates::Device(optimizer)) => {
+                no_noise(noise)?;
+                let reconstruction = d.step(optimizer, inputs, targets, self.loss)?;
+                Ok(StepLoss { reconstruction, penalty: None })
+            }
+            _ => Err(NnError::Config("the trainer's model was moved to another device than its optimizer's".into())),
+        }
     }
 
-    /// One step of greedy layer-wise pre-training (dense model): encoder layer `layer` (1-based)
-    /// and its mirror in the decoder, trained as a shallow auto-encoder on the codes that the
-    /// layers below give `inputs`, reconstructing the codes they give `targets` (the images
-    /// themselves for layer 1, with the run's loss; the MSE of the codes above). Only those two
-    /// layers change, with an optimizer state of their own, fresh for each layer (Keras compiles
-    /// each shallow model anew). Returns the loss before the update.
+    /// One step of greedy layer-wise pre-training (dense model, CPU device): encoder layer
+    /// `layer` (1-based) and its mirror in the decoder, trained as a shallow auto-encoder on the
+    /// codes that the layers below give `inputs`, reconstructing the codes they give `targets`
+    /// (the images themselves for layer 1, with the run's loss; the MSE of the codes above).
+    /// Only those two layers change, with an optimizer state of their own, fresh for each layer
+    /// (Keras compiles each shallow model anew). Returns the loss before the update.
     pub fn pretrain_step(&mut self, layer: usize, inputs: &[f32], targets: &[f32]) -> Result<f32, NnError> {
-        let Model::Dense(m) = &self.model else {
+        let model = self.model.cpu_only("layer-wise pre-training")?;
+        let CpuModel::Dense(m) = model else {
             return Err(NnError::Config("layer-wise pre-training needs the dense model".into()));
         };
         if layer == 0 || layer > m.encoder.len() {
@@ -145,7 +166,7 @@ impl Trainer {
         if inputs.len() != targets.len() {
             return Err(NnError::Shape(format!("{} input values but {} target values", inputs.len(), targets.len())));
         }
-        let below = m.encode_layers(self.model.images(inputs)?, layer - 1)?; // [b, width below]
+        let below = m.encode_layers(model.images(inputs)?, layer - 1)?; // [b, width below]
         let enc = &m.encoder[layer - 1];
         let dec = &m.decoder[m.mirror(layer - 1)];
         let code = enc.forward(below.leaky_traced(), enc.outputs)?; // [b, width of the layer]
@@ -153,7 +174,7 @@ impl Trainer {
         let loss = if layer == 1 {
             self.loss.mean(out, targets)?
         } else {
-            let wanted = m.encode_layers(self.model.images(targets)?, layer - 1)?.as_vec();
+            let wanted = m.encode_layers(model.images(targets)?, layer - 1)?.as_vec();
             mse_mean(out, &wanted)?
         };
         let value = loss.array();
@@ -161,18 +182,78 @@ impl Trainer {
         if self.pretrain.as_ref().map(|p| p.0) != Some(layer) {
             self.pretrain = Some((layer, Optimizer::new(self.optimizer_kind)));
         }
-        let (Some((_, optimizer)), Model::Dense(m)) = (&mut self.pretrain, &mut self.model) else {
+        let (Some((_, optimizer)), Some(CpuModel::Dense(m))) = (&mut self.pretrain, self.model.cpu_mut()) else {
             return Err(NnError::Config("layer-wise pre-training needs the dense model".into()));
         };
-        let mirror = m.mirror(layer - 1);
-        let params = m.encoder[layer - 1].params_mut().into_iter().chain(m.decoder[mirror].params_mut()).collect();
+        let params = pretrain_params(m, layer);
         optimizer.update(params, &mut grads)?;
         Ok(value)
     }
 
     pub fn optimizer_steps(&self) -> u64 {
-        self.optimizer.steps()
+        match &self.optimizer {
+            Updates::Cpu(o) => o.steps(),
+            Updates::Device(o) => o.steps(),
+        }
     }
+}
+
+/// The parameters a pre-training step of encoder layer `layer` (1-based) updates, in its
+/// optimizer's order: the layer's kernel and bias, then its mirror's.
+pub(crate) fn pretrain_params(m: &mut crate::model::DenseAutoEncoder, layer: usize) -> Vec<&mut crate::model::Param> {
+    let mirror = m.mirror(layer - 1);
+    m.encoder[layer - 1].params_mut().into_iter().chain(m.decoder[mirror].params_mut()).collect()
+}
+
+/// The names and shapes of [`pretrain_params`], in the same order.
+pub(crate) fn pretrain_shapes(m: &crate::model::DenseAutoEncoder, layer: usize) -> Vec<(String, Vec<usize>)> {
+    let mirror = m.mirror(layer - 1);
+    m.encoder[layer - 1]
+        .params()
+        .into_iter()
+        .chain(m.decoder[mirror].params())
+        .map(|p| (p.name.clone(), p.shape.clone()))
+        .collect()
+}
+
+/// The device-generic step draws nothing: its only objective, the reconstruction, needs no noise.
+fn no_noise(noise: &[f32]) -> Result<(), NnError> {
+    if noise.is_empty() {
+        Ok(())
+    } else {
+        Err(NnError::Shape(format!("{} noise values for an objective that takes none", noise.len())))
+    }
+}
+
+/// Forward and backward pass of one batch on the CPU model: its loss and the gradients in the tape.
+/// `wanted` is the noise length the objective needs for this batch ([`Trainer::noise_len`]).
+fn cpu_loss_and_grads(
+    objective: &dyn Objective,
+    loss_kind: LossKind,
+    model: &CpuModel,
+    batch: (&[f32], &[f32], &[f32]),
+    wanted: usize,
+) -> Result<(StepLoss, Gradients<f32, Cpu>), NnError> {
+    let (inputs, targets, noise) = batch;
+    if inputs.len() != targets.len() {
+        return Err(NnError::Shape(format!("{} input values but {} target values", inputs.len(), targets.len())));
+    }
+    let x = model.images(inputs)?;
+    let b = x.shape().0;
+    if noise.len() != wanted {
+        return Err(NnError::Shape(format!(
+            "{} noise values for a batch of {b}; this objective needs {wanted}",
+            noise.len()
+        )));
+    }
+    let terms = objective.terms(model, x.leaky_traced(), targets, loss_kind, noise)?;
+    let loss =
+        StepLoss { reconstruction: terms.reconstruction.array(), penalty: terms.penalty.as_ref().map(|p| p.array()) };
+    let total = match terms.penalty {
+        Some(p) => terms.reconstruction + p,
+        None => terms.reconstruction,
+    };
+    Ok((loss, total.try_backward()?))
 }
 
 #[cfg(test)]
@@ -181,13 +262,13 @@ mod tests {
     use crate::kind::contractive::{Contraction, Contractive};
     use crate::kind::sparse::{SparseKl, SparseL1};
     use crate::kind::vae::{self, image_kl, log_mean_exp, Vae, LN_2PI};
-    use crate::model::{Architecture, Head, ModelSpec, IMAGE_LEN};
+    use crate::model::{Architecture, Head, ModelSpec};
     use crate::scalar::bce_with_logits;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
     fn model(spec: &ModelSpec, seed: u64) -> Model {
-        Model::new(&Cpu::default(), spec, &mut ChaCha8Rng::seed_from_u64(seed)).unwrap()
+        Model::new(Device::Cpu, spec, &mut ChaCha8Rng::seed_from_u64(seed)).unwrap()
     }
 
     fn trainer(arch: Architecture, loss: LossKind) -> Trainer {
@@ -294,11 +375,11 @@ mod tests {
             for (p, grad) in analytic.iter().enumerate() {
                 let n = grad.len();
                 for i in (0..n).step_by((n / 6).max(1)) {
-                    let base = t.model.params()[p].tensor.as_vec();
+                    let base = t.model.weights()[p].values.clone();
                     let mut at = |d: f32| {
                         let mut v = base.clone();
                         v[i] += d;
-                        t.model.params_mut()[p].set(&v).unwrap();
+                        t.model.set_weights(p, &v).unwrap();
                         t.gradients(&x, &x, &noise).unwrap().0.total() as f64
                     };
                     let numeric = (at(h) - at(-h)) / (2.0 * h as f64);
@@ -360,13 +441,14 @@ mod tests {
         let noise = normals(t.noise_len(3), 1);
         let (loss, _) = t.gradients(&x, &x, &noise).unwrap();
         // Reference for the loss: the per-image BCE sum of decoding μ + σε, and the closed-form KL.
-        let stats = t.model.encode_stats(t.model.images(&x).unwrap()).unwrap().as_vec();
+        let m = t.model.cpu().unwrap();
+        let stats = m.encode_stats(m.images(&x).unwrap()).unwrap().as_vec();
         let z: Vec<f32> = stats
             .chunks(4)
             .zip(noise.chunks(2))
             .flat_map(|(s, e)| (0..2).map(move |j| s[j] + (0.5 * s[2 + j]).exp() * e[j]))
             .collect();
-        let logits = t.model.decode(t.model.codes(z).unwrap()).unwrap().as_vec();
+        let logits = m.decode(m.codes(z).unwrap()).unwrap().as_vec();
         let recon: f64 = logits.iter().zip(&x).map(|(&l, &v)| bce_with_logits(l, v) as f64).sum::<f64>() / 3.0;
         let kl: f64 = stats.chunks(4).map(|s| image_kl(&s[..2], &s[2..])).sum::<f64>() / 3.0;
         assert!((loss.reconstruction as f64 - recon).abs() < 1e-3 * recon, "{} vs {recon}", loss.reconstruction);
@@ -387,7 +469,8 @@ mod tests {
         let t = kind_trainer(Architecture::Dense, vec![16], 1, Head::Gaussian, Box::new(Vae { beta: 1.0 }));
         let x = images(2);
         let grid: Vec<f32> = (0..4001).map(|k| -8.0 + k as f32 * 0.004).collect();
-        let decoded = t.model.decode(t.model.codes(grid.clone()).unwrap()).unwrap().as_vec();
+        let m = t.model.cpu().unwrap();
+        let decoded = m.decode(m.codes(grid.clone()).unwrap()).unwrap().as_vec();
         for (i, image) in x.chunks(IMAGE_LEN).enumerate() {
             let terms: Vec<f64> = grid
                 .iter()
@@ -429,8 +512,8 @@ mod tests {
     fn layer_wise_pretraining_changes_only_the_layer_and_its_mirror() {
         let mut t = kind_trainer(Architecture::Dense, vec![32, 16], 4, Head::Linear, Box::new(Reconstruction));
         let x = images(6);
-        let before: Vec<Vec<f32>> = t.model.params().iter().map(|p| p.tensor.as_vec()).collect();
-        let names: Vec<String> = t.model.params().iter().map(|p| p.name.clone()).collect();
+        let before: Vec<Vec<f32>> = t.model.weights().into_iter().map(|w| w.values).collect();
+        let names: Vec<String> = t.model.weights().into_iter().map(|w| w.name).collect();
         let first = t.pretrain_step(2, &x, &x).unwrap();
         let mut last = first;
         for _ in 0..15 {
@@ -439,11 +522,11 @@ mod tests {
         assert!(last < first, "layer 2's reconstruction of the layer-1 codes: {first} → {last}");
         let changed: Vec<&str> = t
             .model
-            .params()
+            .weights()
             .iter()
             .zip(&before)
             .zip(&names)
-            .filter(|((p, b), _)| p.tensor.as_vec() != **b)
+            .filter(|((w, b), _)| w.values != **b)
             .map(|(_, n)| n.as_str())
             .collect();
         assert_eq!(

@@ -21,6 +21,23 @@ impl OptimizerKind {
     pub fn adam(learning_rate: f64) -> Self {
         Self::Adam { learning_rate, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }
     }
+
+    /// `adam` or `sgd` (the settings left out).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Adam { .. } => "adam",
+            Self::Sgd { .. } => "sgd",
+        }
+    }
+}
+
+/// An optimizer's state on the host, as a training-state file holds it: the updates applied
+/// so far and, per parameter in [`crate::Model::weights`] order, the first moment (Adam) or
+/// velocity (SGD) and Adam's second moment. No moments before the first update.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MomentState {
+    pub steps: u64,
+    pub moments: Vec<(Vec<f32>, Option<Vec<f32>>)>,
 }
 
 #[derive(Debug, Clone)]
@@ -39,6 +56,34 @@ impl Optimizer {
 
     pub fn steps(&self) -> u64 {
         self.steps
+    }
+
+    pub fn kind(&self) -> OptimizerKind {
+        self.kind
+    }
+
+    /// The state, copied (see [`MomentState`]).
+    pub fn export(&self) -> MomentState {
+        let adam = matches!(self.kind, OptimizerKind::Adam { .. });
+        let moments = self.state.iter().map(|(m, v)| (m.clone(), adam.then(|| v.clone()))).collect();
+        MomentState { steps: self.steps, moments }
+    }
+
+    /// Replaces the state by `state`; an SGD state gets the unused second buffer a fresh one has.
+    pub fn import(&mut self, state: MomentState) -> Result<(), NnError> {
+        let adam = matches!(self.kind, OptimizerKind::Adam { .. });
+        let mut moments = Vec::with_capacity(state.moments.len());
+        for (m, v) in state.moments {
+            let v = match (adam, v) {
+                (true, Some(v)) if v.len() == m.len() => v,
+                (true, _) => return Err(NnError::Shape("an Adam state needs both moments, of equal length".into())),
+                (false, _) => vec![0.0; m.len()],
+            };
+            moments.push((m, v));
+        }
+        self.steps = state.steps;
+        self.state = moments;
+        Ok(())
     }
 
     /// Applies one update from the gradients of `params` held in `grads`.
