@@ -10,7 +10,8 @@
 //!
 //! Crash safety: every file but a run's `metrics.csv` is replaced atomically; `metrics.csv` is
 //! appended one flushed line per epoch, a torn last line is ignored when read, and a run that did
-//! not finish is restarted from scratch (its folder rewritten), so rows are never duplicated.
+//! not finish is restarted from scratch (its folder rewritten), so rows are never duplicated. A
+//! `paused` run (a search's rung) is finished for now: going on appends to its rows.
 
 use crate::error::{write_file, ResultsError};
 use crate::record::{now_rfc3339, FinalMetrics, RunRecord, RunRow};
@@ -124,7 +125,62 @@ impl SweepDir {
         let metrics = dir.metrics();
         write_csv::<MetricRow>(&metrics, &[])?;
         let out = OpenOptions::new().append(true).open(&metrics).map_err(|e| ResultsError::io(&metrics, e))?;
-        Ok(RunWriter { dir, record, metrics, out, rows: Vec::new(), _lock: lock })
+        Ok(RunWriter { dir, record, metrics, out, rows: Vec::new(), earlier_seconds: 0.0, _lock: lock })
+    }
+
+    /// The epoch a `paused` run (a search's trial at a rung) can go on from: its record's, when
+    /// its rows end there and its state file is in place; `None` otherwise (it restarts).
+    pub fn resumable(&self, run_id: &str) -> Option<u64> {
+        let record = self.record(run_id).filter(|r| r.status == RunStatus::Paused)?;
+        let rows = self.rows(run_id).ok()?;
+        let whole = rows.iter().filter(|r| spec::metrics::is_final_phase(r.phase.as_deref())).count() as u64;
+        (whole == record.epochs_completed && self.run_dir(run_id).state().is_file()).then_some(whole)
+    }
+
+    /// Goes on with a [`resumable`](Self::resumable) run: its rows so far are kept and the next
+    /// ones appended; the record says `running` again, so a process killed now leaves a run that
+    /// restarts from scratch, as any unfinished run does.
+    pub fn resume_run(&self, run_id: &str, lock: RunLock) -> Result<RunWriter, ResultsError> {
+        let dir = self.run_dir(run_id);
+        if self.resumable(run_id).is_none() {
+            return Err(ResultsError::Invalid(format!(
+                "run {run_id}: not paused with its rows and state, cannot go on"
+            )));
+        }
+        let mut record: RunRecord = read_json(&dir.record())?;
+        let rows = self.rows(run_id)?;
+        write_holder(&lock._file, "training");
+        let earlier_seconds = record.train_seconds;
+        record.status = RunStatus::Running;
+        record.finished_at = None;
+        write_json(&dir.record(), &record)?;
+        let metrics = dir.metrics();
+        let out = OpenOptions::new().append(true).open(&metrics).map_err(|e| ResultsError::io(&metrics, e))?;
+        Ok(RunWriter { dir, record, metrics, out, rows, earlier_seconds, _lock: lock })
+    }
+
+    /// Records a paused run as `pruned` (a search did not promote it at its rung): its rows stay,
+    /// its state file goes. `false` when it is not paused (another process pruned it already).
+    pub fn mark_pruned(&self, run_id: &str, _lock: &RunLock, reason: String) -> Result<bool, ResultsError> {
+        let dir = self.run_dir(run_id);
+        let Some(mut record) = self.record(run_id).filter(|r| r.status == RunStatus::Paused) else {
+            return Ok(false);
+        };
+        record.status = RunStatus::Pruned;
+        record.error = Some(reason);
+        record.finished_at = Some(now_rfc3339());
+        write_json(&dir.record(), &record)?;
+        remove_state(&dir)?;
+        Ok(true)
+    }
+
+    /// A run's epoch rows as stored (none when it has no `metrics.csv`).
+    pub fn rows(&self, run_id: &str) -> Result<Vec<MetricRow>, ResultsError> {
+        let metrics = self.run_dir(run_id).metrics();
+        if !metrics.is_file() {
+            return Ok(Vec::new());
+        }
+        read_csv(&metrics)
     }
 
     /// Takes a run for training: an exclusive lock on `runs/<run_id>/.lock`, held until the run's
@@ -261,10 +317,17 @@ pub struct RunWriter {
     metrics: PathBuf,
     out: File,
     rows: Vec<MetricRow>,
+    /// Training time of the stretches before this one (a resumed run).
+    earlier_seconds: f64,
     _lock: RunLock,
 }
 
 impl RunWriter {
+    /// The rows written so far (a resumed run's earlier stretches' among them).
+    pub fn rows(&self) -> &[MetricRow] {
+        &self.rows
+    }
+
     /// Appends one epoch's row and flushes it to disk before returning.
     pub fn append(&mut self, row: &MetricRow) -> Result<(), ResultsError> {
         let line = csv_line(row, &self.metrics)?;
@@ -278,7 +341,8 @@ impl RunWriter {
         Ok(())
     }
 
-    /// Writes the final record: status, error, end time and the summary of the rows.
+    /// Writes the final record (or a paused run's): status, error, end time and the summary of the
+    /// rows. The writer's lock is released when it returns.
     pub fn finish(
         mut self,
         status: RunStatus,
@@ -288,10 +352,24 @@ impl RunWriter {
         self.record.status = status;
         self.record.error = error;
         self.record.finished_at = Some(now_rfc3339());
-        self.record.train_seconds = train_seconds;
+        self.record.train_seconds = self.earlier_seconds + train_seconds;
         self.record.final_metrics = FinalMetrics::from_rows(&self.rows);
         write_json(&self.dir.record(), &self.record)?;
+        // A run that is done with never goes on: the state of its last pause (a search's
+        // promoted trial) has served its purpose.
+        if status.is_final() {
+            remove_state(&self.dir)?;
+        }
         Ok(self.record)
+    }
+}
+
+/// Removes a run's training state, if it has one (written by a run paused at a search's rung).
+fn remove_state(dir: &RunDir) -> Result<(), ResultsError> {
+    let state = dir.state();
+    match std::fs::remove_file(&state) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(ResultsError::io(&state, e)),
+        _ => Ok(()),
     }
 }
 

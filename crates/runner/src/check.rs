@@ -42,10 +42,14 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         bail!("{}: not a sweep's results directory (no runs/ inside)", args.sweep_dir.display());
     }
     let store = SweepDir { dir: args.sweep_dir.clone() };
-    let completed: Vec<StoredRun> =
-        store.load_runs()?.into_iter().filter(|r| r.record.status == RunStatus::Completed).collect();
+    // A search's pruned runs too: retrained up to the epoch they were pruned at.
+    let completed: Vec<StoredRun> = store
+        .load_runs()?
+        .into_iter()
+        .filter(|r| matches!(r.record.status, RunStatus::Completed | RunStatus::Pruned))
+        .collect();
     if completed.is_empty() {
-        bail!("{}: no completed runs to check", args.sweep_dir.display());
+        bail!("{}: no completed or pruned runs to check", args.sweep_dir.display());
     }
     let take = if args.all { completed.len() } else { args.runs.min(completed.len()) };
     let selected = &completed[..take];
@@ -117,6 +121,10 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
             variant: &r.file.variant,
             config: &config,
             out_dir: Some(&out),
+            stretch: train::Stretch {
+                resume_after: None,
+                pause_at: (r.record.status == RunStatus::Pruned).then_some(r.record.epochs_completed as usize),
+            },
         };
         let mut rows = Collect(Vec::new());
         let outcome = train::run_on(&info, &dataset, &mut rows, device)?;
@@ -125,7 +133,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
                 run: r.record.run_id.clone(),
                 epoch: "-".into(),
                 column: "status".into(),
-                recorded: "completed".into(),
+                recorded: r.record.status.to_string(),
                 rerun: format!("diverged: {reason}"),
                 difference: "-".into(),
             });

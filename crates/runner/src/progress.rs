@@ -64,7 +64,7 @@ impl Display {
         Slot { display: self, job }
     }
 
-    /// A run that needed no training (already completed, or another process's).
+    /// A run done with without training (already completed, another process's, or pruned).
     pub fn skip_run(&self) {
         if let Mode::Bars { runs, .. } = &self.mode {
             runs.inc(1);
@@ -126,8 +126,9 @@ impl Slot<'_> {
         }
     }
 
-    pub fn end_run(&self) {
-        if let Mode::Bars { runs, .. } = &self.display.mode {
+    /// The job's run stopped: done with, or (`finished == false`) paused at a search's rung.
+    pub fn end_run(&self, finished: bool) {
+        if let (Mode::Bars { runs, .. }, true) = (&self.display.mode, finished) {
             runs.inc(1);
         }
         if let Some(b) = self.bar() {

@@ -91,22 +91,29 @@ pub fn outcome(store: &SweepDir, search: &Search, trial: &TrialRuns) -> Outcome 
     Outcome::Complete(values.iter().sum::<f64>() / values.len() as f64)
 }
 
-/// Runs the whole search: every round in order, training this process's part of each.
+/// A trial of an earlier round as the rung decisions of later rounds see it.
+struct Entered {
+    index: u64,
+    runs: Vec<String>,
+    /// How many rungs it entered (was alive at): it competes at rungs `0..rungs`.
+    rungs: usize,
+}
+
+/// Runs the whole search: every round in order, training this process's part of each. With
+/// `[search.prune]`, a round trains its trials rung by rung: every alive trial's runs up to the
+/// rung's epoch (paused there, their state saved), then the rung's decision — the best ⌈m/η⌉ of
+/// the m trials of this and earlier rounds that reached the rung go on, the others are pruned —
+/// and the survivors to the last epoch.
 pub fn run(sweep: &Sweep, search: &Search, jobs: &Jobs, datasets: &mut Datasets, opts: &Options<'_>) -> Result<Tally> {
     let spec = &search.spec;
     let (store, display, force) = (opts.store, opts.display, opts.force);
     let mut history: Vec<Trial> = Vec::new();
+    let mut earlier: Vec<Entered> = Vec::new();
     let mut tally = Tally::default();
     let started = Instant::now();
     for k in 0..spec.rounds() {
         let trials = round(search, k, &history, opts.data_dir, datasets)?;
         let all: Vec<&Planned> = trials.iter().flat_map(|t| &t.runs).collect();
-        let mine: Vec<&Planned> = all
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| opts.shard.is_none_or(|(s, n)| i % n == s))
-            .map(|(_, p)| *p)
-            .collect();
         display.line(&format!(
             "search {}: round {}/{}: trials {}–{}, {} runs ({} here)",
             sweep.name,
@@ -115,20 +122,106 @@ pub fn run(sweep: &Sweep, search: &Search, jobs: &Jobs, datasets: &mut Datasets,
             spec.round_trials(k).start,
             spec.round_trials(k).end - 1,
             all.len(),
-            mine.len()
+            share(&all, opts.shard).len()
         ));
         if opts.baselines {
+            let mine = share(&all, opts.shard);
             crate::baselines::ensure(store, &mine, datasets, display).context("storing the baselines")?;
         }
         let logdir = opts
             .tensorboard
             .map(|l| l.with_runs(all.iter().map(|p| (p.id.clone(), p.spec.variant.clone(), p.spec.label()))));
-        let ctx =
-            Context { sweep, store, datasets, display, force, tensorboard: logdir.as_ref(), devices: opts.devices };
-        tally.add(train_runs(&mine, jobs, &ctx)?);
-        wait_for_round(store, &all, opts.wait, display, k)?;
-        for t in &trials {
-            history.push(Trial { index: t.index, values: t.values.clone(), outcome: outcome(store, search, t) });
+        // `train.epochs` is one for every run of a pruned search (validated).
+        let epochs = all.first().map_or(0, |p| p.spec.config.train.epochs);
+        let rungs = spec.prune.map_or_else(Vec::new, |p| p.rungs(epochs));
+        let mut alive: Vec<usize> = (0..trials.len()).collect();
+        let mut pruned: Vec<Option<(u64, Option<f64>)>> = vec![None; trials.len()];
+        let stages = rungs.iter().map(|&r| Some(r)).chain([None]);
+        for (stage, until) in stages.enumerate() {
+            let runs: Vec<&Planned> = alive.iter().flat_map(|&i| &trials[i].runs).collect();
+            let mine = share(&runs, opts.shard);
+            let ctx = Context {
+                sweep,
+                store,
+                datasets,
+                display,
+                // Only the first stage starts runs afresh: later ones go on from its pauses.
+                force: force && stage == 0,
+                tensorboard: logdir.as_ref(),
+                devices: opts.devices,
+                until,
+            };
+            tally.add(train_runs(&mine, jobs, &ctx)?);
+            let round_text = format!("round {}", k + 1);
+            let Some(rung) = until else {
+                wait_for(store, &runs, opts.wait, display, &round_text, |r| r.status.is_final())?;
+                break;
+            };
+            let at = format!("{round_text}, rung {} (epoch {rung})", stage + 1);
+            wait_for(store, &runs, opts.wait, display, &at, |r| {
+                r.status.is_final() || (r.status == RunStatus::Paused && r.epochs_completed >= rung as u64)
+            })?;
+
+            // The rung's decision: this round's alive trials and the earlier rounds' trials that
+            // entered this rung, ranked by their mean metric at exactly this epoch.
+            let mut entrants: Vec<(u64, Option<f64>, Option<usize>)> = Vec::new();
+            for e in earlier.iter().filter(|e| e.rungs > stage) {
+                entrants.push((e.index, rung_value(store, search, &e.runs, rung)?, None));
+            }
+            for &i in &alive {
+                let ids: Vec<String> = trials[i].runs.iter().map(|p| p.id.clone()).collect();
+                entrants.push((trials[i].index, rung_value(store, search, &ids, rung)?, Some(i)));
+            }
+            let eta = spec.prune.map_or(2, |p| p.eta.max(2));
+            let ranked = rank(&entrants, spec.goal);
+            let keep = entrants.len().div_ceil(eta);
+            let promoted: Vec<u64> = ranked.iter().take(keep).map(|&j| entrants[j].0).collect();
+            let mut dropped = Vec::new();
+            for (place, &j) in ranked.iter().enumerate() {
+                let (index, value, Some(i)) = entrants[j] else { continue };
+                if promoted.contains(&index) {
+                    continue;
+                }
+                pruned[i] = Some((stage as u64, value));
+                dropped.push(index);
+                let shown = value.map_or("no value".to_string(), |v| format!("{} {v:.6}", spec.metric));
+                let reason = format!(
+                    "pruned after epoch {rung}: trial {index}'s {shown} ranked {} of {} at rung {} (the best {keep} go on)",
+                    place + 1,
+                    entrants.len(),
+                    stage + 1
+                );
+                tally.pruned += prune_runs(
+                    store,
+                    display,
+                    &share(&trials[i].runs.iter().collect::<Vec<_>>(), opts.shard),
+                    &reason,
+                )?;
+            }
+            dropped.sort_unstable();
+            alive.retain(|&i| pruned[i].is_none());
+            let list = |v: &[u64]| v.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+            let going_on: Vec<u64> = alive.iter().map(|&i| trials[i].index).collect();
+            display.line(&format!(
+                "search {}: {at}: {} trials compared, the best {keep} go on; trials {} continue, {} pruned",
+                sweep.name,
+                entrants.len(),
+                if going_on.is_empty() { "none".to_string() } else { list(&going_on) },
+                if dropped.is_empty() { "none".to_string() } else { list(&dropped) },
+            ));
+        }
+        for (i, t) in trials.iter().enumerate() {
+            let outcome = match pruned[i] {
+                Some((rung, value)) => Outcome::Pruned { rung, value },
+                None => outcome(store, search, t),
+            };
+            history.push(Trial { index: t.index, values: t.values.clone(), outcome });
+            let entered = pruned[i].map_or(rungs.len(), |(rung, _)| rung as usize + 1);
+            earlier.push(Entered {
+                index: t.index,
+                runs: t.runs.iter().map(|p| p.id.clone()).collect(),
+                rungs: entered,
+            });
         }
     }
     let wall = started.elapsed().as_secs_f64();
@@ -140,27 +233,109 @@ pub fn run(sweep: &Sweep, search: &Search, jobs: &Jobs, datasets: &mut Datasets,
         spec.rounds(),
         100.0 * outside / wall.max(1e-9)
     ));
+    if spec.prune.is_some() {
+        let (spent, full) = epoch_budget(store, &earlier);
+        display.line(&format!(
+            "search {}: {spent} epochs trained of the {full} that training every trial fully takes ({:.0}%)",
+            sweep.name,
+            100.0 * spent as f64 / full.max(1) as f64
+        ));
+    }
     Ok(tally)
 }
 
-/// Waits until every run of a round has ended (trained by this process or by other shards).
-fn wait_for_round(store: &SweepDir, runs: &[&Planned], wait: Duration, display: &Display, round: u64) -> Result<()> {
+/// This process's share of `runs`: by position, `i mod N = I` for shard I/N.
+fn share<'p>(runs: &[&'p Planned], shard: Option<(usize, usize)>) -> Vec<&'p Planned> {
+    runs.iter().enumerate().filter(|(i, _)| shard.is_none_or(|(s, n)| i % n == s)).map(|(_, p)| *p).collect()
+}
+
+/// The mean of the search's metric over a trial's runs at epoch `epoch` of the whole model; none
+/// when a run has no such row (it diverged or failed before) or its value is not finite.
+fn rung_value(store: &SweepDir, search: &Search, runs: &[String], epoch: usize) -> Result<Option<f64>> {
+    let mut sum = 0.0;
+    for id in runs {
+        let rows = store.rows(id).with_context(|| format!("reading the rows of run {id}"))?;
+        let row = rows.iter().find(|r| spec::metrics::is_final_phase(r.phase.as_deref()) && r.epoch == epoch as u64);
+        let value = row.and_then(|r| {
+            r.metric_values().into_iter().find(|(name, _)| *name == search.spec.metric).and_then(|(_, v)| v)
+        });
+        match value {
+            Some(v) if v.is_finite() => sum += v,
+            _ => return Ok(None),
+        }
+    }
+    Ok((!runs.is_empty()).then(|| sum / runs.len() as f64))
+}
+
+/// Positions of `entrants` (trial index, value) from best to worst: by the goal, a missing value
+/// last, ties by trial index.
+fn rank(entrants: &[(u64, Option<f64>, Option<usize>)], goal: search::Goal) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..entrants.len()).collect();
+    let loss = |v: f64| match goal {
+        search::Goal::Minimize => v,
+        search::Goal::Maximize => -v,
+    };
+    order.sort_by(|&a, &b| {
+        let (ia, va, _) = entrants[a];
+        let (ib, vb, _) = entrants[b];
+        match (va, vb) {
+            (Some(x), Some(y)) => loss(x).total_cmp(&loss(y)),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        }
+        .then(ia.cmp(&ib))
+    });
+    order
+}
+
+/// Records this process's paused runs of a trial that was not promoted as `pruned`; how many.
+fn prune_runs(store: &SweepDir, display: &Display, runs: &[&Planned], reason: &str) -> Result<usize> {
+    let mut n = 0;
+    for p in runs {
+        // Held by another process: it trains the run (a shard of another count), and prunes it.
+        let Some(lock) = store.lock_run(&p.id)? else { continue };
+        if store.mark_pruned(&p.id, &lock, reason.to_string())? {
+            display.line(&format!("{} {}: {reason}", p.id, p.spec.label()));
+            display.skip_run();
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Epochs of the whole model trained by the search's runs, and what training every run to the
+/// end would have taken.
+fn epoch_budget(store: &SweepDir, trials: &[Entered]) -> (u64, u64) {
+    let (mut spent, mut full) = (0, 0);
+    for id in trials.iter().flat_map(|t| &t.runs) {
+        spent += store.record(id).map_or(0, |r| r.epochs_completed);
+        full += spec::RunFile::read(&store.run_dir(id).config()).map_or(0, |f| f.config().train.epochs as u64);
+    }
+    (spent, full)
+}
+
+/// Waits until every run of `runs` is `done` (trained by this process or by other shards).
+fn wait_for(
+    store: &SweepDir,
+    runs: &[&Planned],
+    wait: Duration,
+    display: &Display,
+    what: &str,
+    done: impl Fn(&results::RunRecord) -> bool,
+) -> Result<()> {
     let started = Instant::now();
     let mut said = None::<Instant>;
     loop {
-        let pending: Vec<&str> = runs
-            .iter()
-            .filter(|p| !store.record(&p.id).is_some_and(|r| r.status.is_final()))
-            .map(|p| p.id.as_str())
-            .collect();
+        let pending: Vec<&str> =
+            runs.iter().filter(|p| !store.record(&p.id).is_some_and(|r| done(&r))).map(|p| p.id.as_str()).collect();
         if pending.is_empty() {
             return Ok(());
         }
         if started.elapsed() > wait {
             bail!(
-                "round {}: waited {} s for {} runs of other shards that did not end ({}); rerun the sweep (or the missing \
-                 shard) to train them, or raise --search-wait",
-                round + 1,
+                "{what}: waited {} s for {} runs of other shards that did not get there ({}); rerun the sweep (or the \
+                 missing shard) to train them, or raise --search-wait",
                 wait.as_secs(),
                 pending.len(),
                 pending.join(", ")
@@ -168,8 +343,7 @@ fn wait_for_round(store: &SweepDir, runs: &[&Planned], wait: Duration, display: 
         }
         if said.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
             display.line(&format!(
-                "round {}: waiting for {} runs of other shards: {}",
-                round + 1,
+                "{what}: waiting for {} runs of other shards: {}",
                 pending.len(),
                 pending.join(", ")
             ));

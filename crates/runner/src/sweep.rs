@@ -18,6 +18,8 @@ use std::time::Instant;
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Tally {
     pub completed: usize,
+    /// Stopped at a search's rung, to be promoted or pruned.
+    pub paused: usize,
     pub skipped: usize,
     pub pruned: usize,
     pub diverged: usize,
@@ -29,6 +31,7 @@ pub struct Tally {
 impl Tally {
     pub fn add(&mut self, o: Tally) {
         self.completed += o.completed;
+        self.paused += o.paused;
         self.skipped += o.skipped;
         self.pruned += o.pruned;
         self.diverged += o.diverged;
@@ -99,6 +102,9 @@ pub struct Context<'a> {
     /// The devices opened before the sweep started (a run whose device is not among them opens
     /// it when it starts).
     pub devices: &'a [nn::DeviceInfo],
+    /// Successive halving: train the runs up to this epoch of the whole model and pause them
+    /// there (a run already that far is skipped); none trains them to the end.
+    pub until: Option<usize>,
 }
 
 /// Trains `runs` with `jobs` jobs, each taking the next run in order when it is free. Results
@@ -159,21 +165,35 @@ fn process(p: &Planned, ctx: &Context<'_>, slot: &Slot<'_>) -> Result<Tally> {
         display.skip_run();
         return Ok(t);
     };
-    match store.record(&p.id).map(|r| r.status) {
+    let record = store.record(&p.id);
+    let reached = record.as_ref().is_some_and(|r| ctx.until.is_some_and(|u| r.epochs_completed >= u as u64));
+    let skip = |why: &str| {
+        display.line(&format!("{} {}: {why}", p.id, p.spec.label()));
+        display.skip_run();
+    };
+    match record.as_ref().map(|r| r.status) {
         Some(RunStatus::Completed) if !ctx.force => {
             t.skipped += 1;
-            display.line(&format!("{} {}: already completed, skipped", p.id, p.spec.label()));
-            display.skip_run();
+            skip("already completed, skipped");
             return Ok(t);
         }
         Some(RunStatus::Diverged) if !ctx.force => {
             t.diverged += 1;
-            display.line(&format!("{} {}: diverged before, skipped (--force retrains it)", p.id, p.spec.label()));
-            display.skip_run();
+            skip("diverged before, skipped (--force retrains it)");
+            return Ok(t);
+        }
+        Some(status @ (RunStatus::Paused | RunStatus::Pruned)) if reached && !ctx.force => {
+            t.skipped += 1;
+            let epochs = record.as_ref().map_or(0, |r| r.epochs_completed);
+            // Not counted as done: a paused run's rung decides its fate.
+            display.line(&format!("{} {}: {status} after epoch {epochs} before, skipped", p.id, p.spec.label()));
             return Ok(t);
         }
         _ => {}
     }
+    // A paused run goes on from its state (a pruned one, or a paused one whose state is gone,
+    // restarts: its rows alone cannot be continued).
+    let resume_after = if ctx.force { None } else { store.resumable(&p.id) };
     let dataset = ctx.datasets.get(&p.dataset)?;
     let device = train::device(&p.spec.config);
     let device = match ctx.devices.iter().find(|d| d.device == device) {
@@ -183,14 +203,17 @@ fn process(p: &Planned, ctx: &Context<'_>, slot: &Slot<'_>) -> Result<Tally> {
         None => open_device(device, &format!("run {}: `train.device = \"{device}\"`", p.id))?,
     };
     let started = Instant::now();
-    match train_one(ctx, p, dataset, slot, lock, &device)? {
+    let stretch = train::Stretch { resume_after: resume_after.map(|e| e as usize), pause_at: ctx.until };
+    let status = train_one(ctx, p, dataset, slot, lock, &device, stretch)?;
+    match status {
         RunStatus::Completed => t.completed += 1,
+        RunStatus::Paused => t.paused += 1,
         RunStatus::Pruned => t.pruned += 1,
         RunStatus::Diverged => t.diverged += 1,
-        RunStatus::Failed | RunStatus::Running | RunStatus::Paused => t.failed += 1,
+        RunStatus::Failed | RunStatus::Running => t.failed += 1,
     }
     t.train_seconds += started.elapsed().as_secs_f64();
-    slot.end_run();
+    slot.end_run(status.is_final());
     Ok(t)
 }
 
@@ -277,6 +300,7 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
                 force: args.force,
                 tensorboard: tensorboard.as_ref(),
                 devices: &devices,
+                until: None,
             };
             train_runs(&mine, &jobs, &ctx)?
         }
@@ -361,6 +385,7 @@ fn train_one(
     slot: &Slot<'_>,
     lock: results::RunLock,
     device: &nn::DeviceInfo,
+    stretch: train::Stretch,
 ) -> Result<RunStatus> {
     let (sweep, store, tensorboard) = (ctx.sweep, ctx.store, ctx.tensorboard);
     let label = p.spec.label();
@@ -384,7 +409,13 @@ fn train_one(
         train_seconds: 0.0,
         final_metrics: None,
     };
-    let mut writer = store.start_run(&file, record, lock)?;
+    let mut writer = match stretch.resume_after {
+        Some(epoch) => {
+            slot.line(&format!("{} {label}: going on after epoch {epoch}", p.id));
+            store.resume_run(&p.id, lock)?
+        }
+        None => store.start_run(&file, record, lock)?,
+    };
     let run_dir = writer.dir.clone();
     slot.start_run(&format!("{} {label}", p.id), p.spec.config.total_epochs());
     let started = Instant::now();
@@ -394,6 +425,7 @@ fn train_one(
         variant: &p.spec.variant,
         config: &p.spec.config,
         out_dir: Some(&run_dir),
+        stretch,
     };
     let mut observer = Observer {
         writer: &mut writer,
@@ -408,15 +440,26 @@ fn train_one(
             .map(|t| t.start(&p.id, &file.to_toml(), crate::events::now(), &crate::env::hostname()))
             .transpose()?,
     };
+    // A resumed run's event file starts anew: with the rows of its earlier stretches.
+    if let Some(events) = &mut observer.events {
+        for row in observer.writer.rows() {
+            events.epoch(row, crate::events::now())?;
+        }
+    }
     let outcome = train::run(&info, dataset, &mut observer);
     let seconds = started.elapsed().as_secs_f64();
     let (status, error) = match outcome {
         Ok(train::Outcome::Completed { .. }) => (RunStatus::Completed, None),
+        Ok(train::Outcome::Paused { last }) => {
+            slot.line(&format!("{} {label}: paused after epoch {} for the rung's decision", p.id, last.epoch));
+            (RunStatus::Paused, None)
+        }
         Ok(train::Outcome::Diverged { reason, .. }) => (RunStatus::Diverged, Some(reason)),
         Err(e) => (RunStatus::Failed, Some(format!("{e:#}"))),
     };
     match (&status, &error) {
-        (RunStatus::Completed, _) => {}
+        // A paused run said so above, with its epoch.
+        (RunStatus::Completed | RunStatus::Paused, _) => {}
         (s, Some(e)) => slot.line(&format!("{} {label}: {s}: {e}", p.id)),
         (s, None) => slot.line(&format!("{} {label}: {s}", p.id)),
     }

@@ -14,9 +14,18 @@ const PATIENCE: Duration = Duration::from_secs(120);
 
 /// A TPE search of `trials` tiny runs (two seeds each), 4 trials a round, 2 random ones first.
 fn search_text(name: &str, trials: usize, extra: &str) -> String {
+    search_text_of(name, trials, 2, extra)
+}
+
+/// [`search_text`] with successive halving: 4 epochs, rungs after epochs 1 and 3 (η = 3).
+fn pruned_text(name: &str, trials: usize) -> String {
+    search_text_of(name, trials, 4, "[search.prune]\nmin_epochs = 1\neta = 3\n")
+}
+
+fn search_text_of(name: &str, trials: usize, epochs: usize, extra: &str) -> String {
     sweep_text(
         name,
-        2,
+        epochs,
         &format!(
             r#"[sweep]
 "train.seed" = [0, 1]
@@ -139,5 +148,129 @@ fn three_shards_wait_for_each_other_and_find_the_trials_of_one_process() {
         tmp.path(),
         &["sweep", "s.toml", "--results-dir", "alone", "--shard", "0/3", "--search-wait", "1", "--progress", "plain"],
     );
-    alone.failure().stderr_has("round 1: waiting for").stderr_has("did not end");
+    alone.failure().stderr_has("round 1: waiting for").stderr_has("did not get there");
+}
+
+/// (status, epochs completed) of every run that has a record, by run id (a run being started
+/// may have a folder and no record yet).
+fn statuses(sweep_dir: &Path) -> Vec<(String, String, u64)> {
+    run_dirs(sweep_dir)
+        .into_iter()
+        .filter_map(|id| {
+            let text = std::fs::read_to_string(sweep_dir.join("runs").join(&id).join("run.json")).ok()?;
+            let record: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let status = record["status"].as_str().unwrap().to_string();
+            Some((id, status, record["epochs_completed"].as_u64().unwrap()))
+        })
+        .collect()
+}
+
+#[test]
+fn successive_halving_prunes_at_the_rungs_and_promoted_trials_train_as_if_never_paused() {
+    let tmp = tempdir();
+    write(tmp.path(), "s.toml", &pruned_text("halving", 8));
+    let out = run(
+        tmp.path(),
+        &["sweep", "s.toml", "--results-dir", "a", "--progress", "plain", "--jobs", "2", "--threads", "2"],
+    );
+    // Round 1: 4 trials at rung 1 (epoch 1) → the best 2 go on; at rung 2 (epoch 3) → 1 of 2.
+    // Round 2: rung 1 compares its 4 with round 1's 4 → the best 3 of 8 go on (those of round 2
+    // among them); rung 2 compares who reached it.
+    out.success()
+        .stderr_has("round 1, rung 1 (epoch 1): 4 trials compared, the best 2 go on")
+        .stderr_has("round 1, rung 2 (epoch 3): 2 trials compared, the best 1 go on")
+        .stderr_has("round 2, rung 1 (epoch 1): 8 trials compared, the best 3 go on")
+        .stderr_has("epochs trained of the 64 that training every trial fully takes")
+        .stderr_has("pruned, 0 diverged, 0 failed");
+    let sweep_dir = tmp.path().join("a/halving");
+    let runs = statuses(&sweep_dir);
+    assert_eq!(runs.len(), 16, "8 trials × 2 seeds");
+    for (id, status, epochs) in &runs {
+        match status.as_str() {
+            "completed" => assert_eq!(*epochs, 4, "{id}"),
+            // Pruned at a rung: its rows up to there are kept, its state file is gone.
+            "pruned" => {
+                assert!(*epochs == 1 || *epochs == 3, "{id}: pruned after epoch {epochs}");
+                let rows = Csv::read(&sweep_dir.join("runs").join(id).join("metrics.csv"));
+                assert_eq!(rows.column("epoch").len() as u64, *epochs, "{id}");
+                let record = std::fs::read_to_string(sweep_dir.join("runs").join(id).join("run.json")).unwrap();
+                assert!(record.contains("pruned after epoch"), "{id}: {record}");
+            }
+            other => panic!("{id}: {other}"),
+        }
+        assert!(!sweep_dir.join("runs").join(id).join("state.safetensors").exists(), "{id}: state left behind");
+    }
+    let completed = runs.iter().filter(|r| r.1 == "completed").count();
+    let pruned = runs.iter().filter(|r| r.1 == "pruned").count();
+    assert!(completed >= 2 && pruned >= 8, "{completed} completed, {pruned} pruned");
+    // Both seeds of a trial share its fate.
+    let fates = trials(&sweep_dir);
+    for (id, trial, _) in &fates {
+        let mine = runs.iter().find(|r| &r.0 == id).unwrap();
+        for (other, t, _) in &fates {
+            if t == trial {
+                let theirs = runs.iter().find(|r| &r.0 == other).unwrap();
+                assert_eq!((&mine.1, mine.2), (&theirs.1, theirs.2), "trial {trial}");
+            }
+        }
+    }
+    // The summary and the combined table count them.
+    let table = Csv::read(&sweep_dir.join("runs.csv"));
+    assert_eq!(table.column("status").iter().filter(|s| *s == "pruned").count(), pruned);
+    // Every promoted trial's rows are those of its configuration trained straight through (and
+    // every pruned trial's, those of one trained up to its rung): `runner check` retrains each
+    // run in one go and compares every metric of every epoch, bit for bit.
+    run(tmp.path(), &["check", "a/halving", "--all"]).success().stdout_has("16 runs reproduced (bit-exact");
+    // A second fresh search makes the same decisions.
+    run(tmp.path(), &["sweep", "s.toml", "--results-dir", "b", "--progress", "none", "--jobs", "1"]).success();
+    assert_eq!(statuses(&tmp.path().join("b/halving")), runs);
+    run(tmp.path(), &["compare", "a/halving", "b/halving"]).success().stdout_has("16 runs identical (bit-exact");
+}
+
+#[test]
+fn a_pruned_search_killed_at_any_point_and_rerun_or_split_over_shards_ends_as_one_fresh_process() {
+    let tmp = tempdir();
+    write(tmp.path(), "s.toml", &pruned_text("cut", 8));
+    run(tmp.path(), &["sweep", "s.toml", "--results-dir", "fresh", "--progress", "none"]).success();
+    let fresh = statuses(&tmp.path().join("fresh/cut"));
+
+    // Killed while runs are paused at a rung (some promoted trials going on, maybe), then rerun.
+    let sweep_dir = tmp.path().join("killed/cut");
+    let args = ["sweep", "s.toml", "--results-dir", "killed", "--progress", "none", "--jobs", "1"];
+    let mut first = spawn(tmp.path(), &args, &tmp.path().join("first.log"));
+    wait_for(PATIENCE, "a run paused at a rung", || {
+        assert!(
+            first.is_running(),
+            "the search ended before it could be killed:
+{}",
+            first.log()
+        );
+        let runs = statuses(&sweep_dir);
+        runs.iter().filter(|r| r.1 == "pruned").count() >= 2 && runs.iter().any(|r| r.1 == "running")
+    });
+    first.kill();
+    run(tmp.path(), &["sweep", "s.toml", "--results-dir", "killed", "--progress", "none"]).success();
+    assert_eq!(statuses(&sweep_dir), fresh);
+    run(tmp.path(), &["compare", "fresh/cut", "killed/cut"]).success().stdout_has("16 runs identical (bit-exact");
+
+    // Three shards: each trains its share of a rung, waits for the others, and decides alike.
+    let mut shards: Vec<Background> = (0..3)
+        .map(|i| {
+            let shard = format!("{i}/3");
+            let args =
+                ["sweep", "s.toml", "--results-dir", "three", "--shard", &shard, "--progress", "plain", "--jobs", "1"];
+            spawn(tmp.path(), &args, &tmp.path().join(format!("shard{i}.log")))
+        })
+        .collect();
+    for (i, s) in shards.iter_mut().enumerate() {
+        let out = s.wait();
+        assert_eq!(
+            out.code, 0,
+            "shard {i}:
+{}",
+            out.stderr
+        );
+    }
+    assert_eq!(statuses(&tmp.path().join("three/cut")), fresh);
+    run(tmp.path(), &["compare", "fresh/cut", "three/cut"]).success().stdout_has("16 runs identical (bit-exact");
 }

@@ -12,6 +12,8 @@
 //! runs/<run_id>/latent.png             into latent.png)
 //! runs/<run_id>/samples.png          a VAE's draws from its prior
 //! runs/<run_id>/manifold.png         a 2-D VAE's latent space
+//! runs/<run_id>/state.safetensors    a paused run's whole training state (a search's rung), until
+//!                                      it goes on or is pruned
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -26,10 +28,11 @@ pub const LATENT_CSV: &str = "latent.csv";
 pub const LATENT_PNG: &str = "latent.png";
 pub const SAMPLES: &str = "samples.png";
 pub const MANIFOLD: &str = "manifold.png";
+pub const STATE: &str = "state.safetensors";
 
 /// What training and reports write into a run folder besides its record: a run that restarts
 /// removes them first, so that nothing of an earlier attempt is taken for this one's.
-pub const OUTPUTS: [&str; 6] = [CHECKPOINT, RECONSTRUCTIONS, LATENT_CSV, LATENT_PNG, SAMPLES, MANIFOLD];
+pub const OUTPUTS: [&str; 7] = [CHECKPOINT, RECONSTRUCTIONS, LATENT_CSV, LATENT_PNG, SAMPLES, MANIFOLD, STATE];
 
 /// One run's folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +65,11 @@ impl RunDir {
 
     pub fn lock(&self) -> PathBuf {
         self.file(LOCK)
+    }
+
+    /// A paused run's training state.
+    pub fn state(&self) -> PathBuf {
+        self.file(STATE)
     }
 
     pub fn checkpoint(&self) -> PathBuf {

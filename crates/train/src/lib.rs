@@ -37,6 +37,23 @@ pub enum TrainError {
     Output { run: String, path: PathBuf, message: String },
     #[error("run {run}: linear probe after epoch {epoch}: {cause}")]
     Probe { run: String, epoch: usize, cause: probe::ProbeError },
+    #[error("run {run}: cannot go on from {}: {message}", path.display())]
+    Resume { run: String, path: PathBuf, message: String },
+}
+
+/// Which epochs of the whole model this call trains: all of them, or (successive halving) a
+/// stretch that ends at a rung, its training state saved in the run folder so that a later call
+/// goes on from there. A run trained in stretches gives the same rows, bit for bit, as one trained
+/// straight: every random stream is derived from (seed, epoch, batch), and the state holds the
+/// rest (weights, optimizer moments and step count).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stretch {
+    /// Go on from the state saved after this epoch of the whole model (a stacked run's
+    /// pre-training is then behind it).
+    pub resume_after: Option<usize>,
+    /// Stop after this epoch of the whole model, when it comes before `train.epochs`, and save
+    /// the state.
+    pub pause_at: Option<usize>,
 }
 
 /// What a run needs to know about itself.
@@ -47,6 +64,8 @@ pub struct RunInfo<'a> {
     pub config: &'a RunConfig,
     /// Where the outputs go; none for a dry check.
     pub out_dir: Option<&'a RunDir>,
+    /// The epochs to train (all of them unless a search pauses the run at a rung).
+    pub stretch: Stretch,
 }
 
 /// Receives progress and results as training goes.
@@ -72,7 +91,16 @@ pub enum Outcome {
         epoch: usize,
         reason: String,
     },
+    /// Stopped at [`Stretch::pause_at`], the state saved in the run folder; no outputs written.
+    Paused {
+        last: MetricRow,
+    },
 }
+
+/// The caller's key of a state file's metadata: the epoch of the whole model it was saved after.
+const STATE_EPOCH: &str = "epoch";
+/// The run it belongs to.
+const STATE_RUN: &str = "run";
 
 /// Trains one run to the end (or until it diverges) on its config's device, reporting each epoch
 /// to `observer`.
@@ -106,13 +134,20 @@ pub fn run_on(
         .map(|layer| (Phase::Pretrain { layer }, config.model.pretrain_epochs()))
         .collect();
     let whole = Phase::Whole { after_pretraining: !phases.is_empty() };
+    let mut first = 1;
+    if let Some(done) = info.stretch.resume_after {
+        resume(info, &mut trainer, done)?;
+        phases.clear();
+        first = done + 1;
+    }
     phases.push((whole, config.train.epochs));
 
     let mut last = None;
     // The test codes of the last probe, reused for `latent.csv`.
     let mut test_codes = None;
     for (phase, epochs) in phases {
-        for epoch in 1..=epochs {
+        let first = if phase == whole { first } else { 1 };
+        for epoch in first..=epochs {
             let trained =
                 train_epoch(&mut trainer, &inputs, phase, epoch, &mut buffers, observer).map_err(model_err)?;
             let training = match trained {
@@ -163,6 +198,10 @@ pub fn run_on(
                 row
             };
             observer.epoch(&row).map_err(|message| TrainError::Observer { run: run.clone(), message })?;
+            if is_whole && epoch < config.train.epochs && info.stretch.pause_at == Some(epoch) {
+                pause(info, &trainer, epoch)?;
+                return Ok(Outcome::Paused { last: row });
+            }
             if is_whole {
                 last = Some(row);
             }
@@ -176,6 +215,39 @@ pub fn run_on(
         Some(last) => Ok(Outcome::Completed { last }),
         // `epochs ≥ 1` is validated, so a run always has a last row.
         None => Err(TrainError::NoData { run }),
+    }
+}
+
+/// Saves the state after `epoch` into the run folder.
+fn pause(info: &RunInfo<'_>, trainer: &nn::Trainer, epoch: usize) -> Result<(), TrainError> {
+    let run = info.run_id.to_string();
+    let Some(dir) = info.out_dir else {
+        return Err(TrainError::Observer { run, message: "a paused run needs a folder for its state".into() });
+    };
+    let meta = [(STATE_EPOCH, epoch.to_string()), (STATE_RUN, run.clone())];
+    trainer.save_state(&dir.state(), &meta).map_err(|cause| TrainError::Model { run, cause })
+}
+
+/// Restores the state saved after epoch `done` of the whole model.
+fn resume(info: &RunInfo<'_>, trainer: &mut nn::Trainer, done: usize) -> Result<(), TrainError> {
+    let run = info.run_id.to_string();
+    let Some(dir) = info.out_dir else {
+        return Err(TrainError::Observer { run, message: "a resumed run needs its folder".into() });
+    };
+    let path = dir.state();
+    let fail = |message: String| TrainError::Resume { run: run.clone(), path: path.clone(), message };
+    if done >= info.config.train.epochs {
+        return Err(fail(format!("epoch {done} is not before the last ({})", info.config.train.epochs)));
+    }
+    let meta = trainer.load_state(&path).map_err(|cause| TrainError::Model { run: run.clone(), cause })?;
+    match meta.get(STATE_RUN) {
+        Some(r) if *r == run => {}
+        other => return Err(fail(format!("it is the state of run {}", other.map_or("(none)", String::as_str)))),
+    }
+    match meta.get(STATE_EPOCH).map(|e| e.parse::<usize>()) {
+        Some(Ok(e)) if e == done => Ok(()),
+        Some(Ok(e)) => Err(fail(format!("it was saved after epoch {e}, not {done}"))),
+        _ => Err(fail(format!("its metadata has no `{STATE_EPOCH}`"))),
     }
 }
 
@@ -227,7 +299,14 @@ mod tests {
 
     fn train_on(config: &RunConfig, out: Option<&Path>, dataset: &Dataset) -> (Outcome, Vec<MetricRow>, usize) {
         let dir = out.map(RunDir::new);
-        let info = RunInfo { run_id: "r", sweep: "s", variant: "v", config, out_dir: dir.as_ref() };
+        let info = RunInfo {
+            run_id: "r",
+            sweep: "s",
+            variant: "v",
+            config,
+            out_dir: dir.as_ref(),
+            stretch: Stretch::default(),
+        };
         let mut c = Collect(Vec::new(), 0);
         let outcome = run(&info, dataset, &mut c).unwrap();
         (outcome, c.0, c.1)
@@ -339,7 +418,14 @@ mod tests {
         for arch in [Architecture::Conv, Architecture::Dense] {
             for noise in [Noise::None, Noise::Masking { p: 0.3 }] {
                 let c = RunConfig { noise, ..config(arch) };
-                let info = RunInfo { run_id: "r", sweep: "s", variant: "v", config: &c, out_dir: None };
+                let info = RunInfo {
+                    run_id: "r",
+                    sweep: "s",
+                    variant: "v",
+                    config: &c,
+                    out_dir: None,
+                    stretch: Stretch::default(),
+                };
                 let (mut cpu, mut generic) = (Collect(Vec::new(), 0), Collect(Vec::new(), 0));
                 run_on(&info, &dataset, &mut cpu, nn::Device::Cpu).unwrap();
                 run_on(&info, &dataset, &mut generic, nn::Device::GenericCpu).unwrap();
@@ -365,6 +451,88 @@ mod tests {
             }
         }
         eprintln!("generic vs CPU path, 2 epochs: worst relative metric difference {worst:.2e}");
+    }
+
+    #[test]
+    fn a_run_trained_in_stretches_gives_the_rows_and_outputs_of_one_trained_straight() {
+        // Successive halving's promise: pause after epoch 1, go on to 3, pause, go on to the end
+        // (each stretch a fresh trainer restored from the state file, as a later process would),
+        // and every row and output equals the straight run's — for a conv DAE with Adam, a
+        // stacked run (pre-training behind it), a VAE (its ε stream) and SGD with momentum.
+        let mut dae = config(Architecture::Conv);
+        dae.noise = NoiseKind::Masking.with_level(0.3).unwrap();
+        let mut stacked = kind_config(Architecture::Dense, KindName::Stacked);
+        stacked.model.hidden = Hidden::Given(vec![16, 8]);
+        let vae = kind_config(Architecture::Dense, KindName::Vae);
+        let mut sgd = kind_config(Architecture::Dense, KindName::Contractive);
+        sgd.train.optimizer = Optimizer::Sgd { momentum: 0.9 };
+        sgd.train.probe = Probe::Every(2);
+        let dataset = ::data::synthetic::dataset(60, 20);
+        for mut c in [dae, stacked, vae, sgd] {
+            c.train.epochs = 4;
+            let what = format!("{} {:?}", c.model.kind.name(), c.model.architecture);
+            let straight = tempfile::tempdir().unwrap();
+            let (_, want, _) = train_on(&c, Some(straight.path()), &dataset);
+
+            let parted = tempfile::tempdir().unwrap();
+            let dir = RunDir::new(parted.path());
+            let mut rows = Vec::new();
+            let stretches = [(None, Some(1)), (Some(1), Some(3)), (Some(3), None)];
+            for (k, (resume_after, pause_at)) in stretches.into_iter().enumerate() {
+                let info = RunInfo {
+                    run_id: "r",
+                    sweep: "s",
+                    variant: "v",
+                    config: &c,
+                    out_dir: Some(&dir),
+                    stretch: Stretch { resume_after, pause_at },
+                };
+                let mut seen = Collect(Vec::new(), 0);
+                let outcome = run(&info, &dataset, &mut seen).unwrap();
+                match (k, &outcome) {
+                    (2, Outcome::Completed { .. }) => {}
+                    (0 | 1, Outcome::Paused { last }) => {
+                        assert_eq!(Some(last.epoch as usize), pause_at, "{what}");
+                        assert!(dir.state().is_file() && !dir.checkpoint().is_file(), "{what}: state, no outputs yet");
+                    }
+                    _ => panic!("{what}: stretch {k} ended {outcome:?}"),
+                }
+                rows.extend(seen.0);
+            }
+            assert_eq!(without_timings(&rows), without_timings(&want), "{what}");
+            let (a, b) = (RunDir::new(straight.path()), &dir);
+            assert_eq!(
+                std::fs::read(a.file(LATENT_CSV)).unwrap(),
+                std::fs::read(b.file(LATENT_CSV)).unwrap(),
+                "{what}"
+            );
+            let weights = |d: &RunDir| nn::checkpoint::load(nn::Device::Cpu, &d.checkpoint()).unwrap().0.weights();
+            let (wa, wb) = (weights(&a), weights(b));
+            assert!(wa.iter().zip(&wb).all(|(x, y)| x.values == y.values), "{what}: the trained weights");
+        }
+    }
+
+    #[test]
+    fn a_run_goes_on_only_from_its_own_state_at_the_epoch_it_was_saved() {
+        let c = RunConfig {
+            train: TrainConfig { epochs: 3, ..config(Architecture::Dense).train },
+            ..config(Architecture::Dense)
+        };
+        let dataset = ::data::synthetic::dataset(60, 20);
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = RunDir::new(tmp.path());
+        let go = |run_id: &str, stretch: Stretch| {
+            let info = RunInfo { run_id, sweep: "s", variant: "v", config: &c, out_dir: Some(&dir), stretch };
+            run(&info, &dataset, &mut Collect(Vec::new(), 0))
+        };
+        go("r", Stretch { resume_after: None, pause_at: Some(1) }).unwrap();
+        let err = go("r", Stretch { resume_after: Some(2), pause_at: None }).unwrap_err().to_string();
+        assert!(err.contains("saved after epoch 1, not 2") && err.contains("state.safetensors"), "{err}");
+        let err = go("other", Stretch { resume_after: Some(1), pause_at: None }).unwrap_err().to_string();
+        assert!(err.contains("the state of run r"), "{err}");
+        std::fs::remove_file(dir.state()).unwrap();
+        let err = go("r", Stretch { resume_after: Some(1), pause_at: None }).unwrap_err().to_string();
+        assert!(err.contains("state.safetensors"), "{err}");
     }
 
     #[test]
