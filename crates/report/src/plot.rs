@@ -9,9 +9,12 @@
 //! - `probe_accuracy_vs_latent_dim.png` (whatever the metric): the linear probe's accuracy against
 //!   the latent size, with the stored baselines: the same probe on a PCA of the pixels of each
 //!   size (dashed) and on the raw pixels (dotted);
-//! - for a search (`search.json` beside the runs): `<metric>_best_so_far_vs_trial.png`, each
-//!   trial's final metric and the best so far, and `search_parallel_coordinates.png`, one line per
-//!   trial across the searched keys, coloured by the metric (see [`crate::search`]).
+//! - for a search (`search.json` beside the runs) instead of the two above: the per-epoch chart
+//!   has one line per trial, its pruned trials in light grey up to their rung;
+//!   `<metric>_vs_<column>.png` for each numeric searched key (each completed trial's value, on a
+//!   log axis for a key searched on one); `<metric>_best_so_far_vs_trial.png`, each trial's final
+//!   metric and the best so far; and `search_parallel_coordinates.png`, one line per trial across
+//!   the searched keys, coloured by the metric (see [`crate::search`]).
 //!
 //! Text is drawn with DejaVu Sans embedded in the binary (plotters' `ab_glyph` path), so nothing
 //! depends on the fonts or font libraries of the machine. Only completed runs are drawn.
@@ -20,8 +23,8 @@ use crate::columns::Metric;
 use crate::draw::{register_font, render_rgb, tick, write_png, Picture, PALETTE};
 use crate::error::ReportError;
 use crate::load::SweepResults;
-use crate::search::{parallel_chart, trial_series, ParallelChart};
-use crate::table::{baseline, data_keys, epoch_curves, table, value, varying_keys, TableOptions, Value};
+use crate::search::{key_charts, parallel_chart, trial_curves, trial_series, ParallelChart};
+use crate::table::{baseline, data_keys, epoch_curves, is_search, table, value, varying_keys, TableOptions, Value};
 use plotters::coord::ranged1d::{AsRangedCoord, Ranged, ValueFormatter};
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
@@ -74,6 +77,9 @@ pub(crate) enum Line {
     /// A line through the points in the next palette colour, without markers (the best so far,
     /// given with its corners).
     Plain,
+    /// A thin light-grey line without markers (a search's pruned trials); in the legend only
+    /// when it has a label.
+    Faint,
 }
 
 #[derive(Debug, Clone)]
@@ -84,6 +90,9 @@ pub(crate) struct Chart {
     /// Ticks only at whole numbers (epochs).
     pub integer_x: bool,
     pub x_log: bool,
+    /// A log x axis has its ticks at the values drawn (a grid's swept sizes and rates) rather
+    /// than at round numbers (a search's sampled values, which would crowd).
+    pub ticks_at_values: bool,
     /// Spread the series sideways a little, so that error bars at the same x stay apart.
     pub dodge: bool,
     /// Draw the spread of solid series as a translucent band instead of error bars (the HTML
@@ -147,36 +156,54 @@ pub(crate) fn figures(sweep: &SweepResults, metric: Metric, bands: bool) -> Resu
     register_font()?;
     let keys = varying_keys(sweep)?;
     let mut figures = Vec::new();
+    let search = sweep.search.as_ref().filter(|_| is_search(sweep));
 
+    // A search's curves are its trials', the pruned ones too (in grey, up to their rung).
+    let series = match search {
+        Some(_) => trial_curves(sweep, metric)?,
+        None => epoch_series(sweep, &keys, metric)?,
+    };
     let per_epoch = Chart {
-        title: format!("{}: {metric} per epoch (mean ± std over seeds)", sweep.name),
+        title: match search {
+            Some(_) => format!("{}: {metric} per epoch per trial (mean over seeds)", sweep.name),
+            None => format!("{}: {metric} per epoch (mean ± std over seeds)", sweep.name),
+        },
         x_label: "epoch".to_string(),
         y_label: metric.axis_label().to_string(),
         integer_x: true,
         x_log: false,
+        ticks_at_values: true,
         dodge: false,
         bands,
-        series: epoch_series(sweep, &keys, metric)?,
+        series,
         legend_low: metric.higher_is_better(),
     };
     if per_epoch.series.iter().any(|s| !s.points.is_empty()) {
         let spread = if bands { "a band of ± one sample std" } else { "bars of ± one sample std" };
-        figures.push(Figure {
-            name: format!("{metric}_per_epoch"),
-            caption: format!(
+        let caption = match search {
+            Some(_) => format!(
+                "Learning curves: {metric} per epoch, one line per trial, the mean over its seeds; the trials \
+                 that were pruned in light grey, up to the epoch they were stopped at."
+            ),
+            None => format!(
                 "Learning curves: {metric} per epoch, one line per configuration, the mean over its completed \
                  seeds with {spread}."
             ),
-            drawing: Drawing::Lines(per_epoch),
-        });
+        };
+        figures.push(Figure { name: format!("{metric}_per_epoch"), caption, drawing: Drawing::Lines(per_epoch) });
     }
 
-    figures.extend(final_vs_keys(sweep, metric, None)?);
-    // The probe against the latent size, whatever the table leads with.
-    if metric != Metric::ProbeAccuracy {
-        figures.extend(final_vs_keys(sweep, Metric::ProbeAccuracy, Some("latent_dim"))?);
+    // A grid's final metric against its keys; a search's against its searched keys, per trial
+    // (its table's rows are trials, whose keys all vary at once).
+    if search.is_none() {
+        figures.extend(final_vs_keys(sweep, metric, None)?);
+        // The probe against the latent size, whatever the table leads with.
+        if metric != Metric::ProbeAccuracy {
+            figures.extend(final_vs_keys(sweep, Metric::ProbeAccuracy, Some("latent_dim"))?);
+        }
     }
-    if let Some(search) = &sweep.search {
+    if let Some(search) = search {
+        figures.extend(key_charts(sweep, search)?);
         if let Some(chart) = trial_series(sweep, search)? {
             figures.push(chart);
         }
@@ -246,6 +273,7 @@ fn final_vs_keys(sweep: &SweepResults, metric: Metric, only: Option<&str>) -> Re
             y_label: metric.axis_label().to_string(),
             integer_x: matches!(finals.rows.first().and_then(|r| r.keys.get(k)), Some(Value::Int(_))),
             x_log,
+            ticks_at_values: true,
             dodge: true,
             bands: false,
             series,
@@ -404,11 +432,15 @@ impl Picture for Chart {
         let ticks = x_ticks(self);
         let chart = &dodged(self);
         let ((x0, x1), (y0, y1), y_log) = ranges(chart);
-        match (chart.x_log, y_log) {
-            (false, false) => draw_on(root, chart, x0..x1, y0..y1, y0),
-            (true, false) => draw_on(root, chart, (x0..x1).log_scale().with_key_points(ticks), y0..y1, y0),
-            (false, true) => draw_on(root, chart, x0..x1, (y0..y1).log_scale(), y0),
-            (true, true) => draw_on(root, chart, (x0..x1).log_scale().with_key_points(ticks), (y0..y1).log_scale(), y0),
+        match (chart.x_log, y_log, self.ticks_at_values) {
+            (false, false, _) => draw_on(root, chart, x0..x1, y0..y1, y0),
+            (false, true, _) => draw_on(root, chart, x0..x1, (y0..y1).log_scale(), y0),
+            (true, false, true) => draw_on(root, chart, (x0..x1).log_scale().with_key_points(ticks), y0..y1, y0),
+            (true, true, true) => {
+                draw_on(root, chart, (x0..x1).log_scale().with_key_points(ticks), (y0..y1).log_scale(), y0)
+            }
+            (true, false, false) => draw_on(root, chart, (x0..x1).log_scale(), y0..y1, y0),
+            (true, true, false) => draw_on(root, chart, (x0..x1).log_scale(), (y0..y1).log_scale(), y0),
         }
     }
 }
@@ -484,6 +516,16 @@ where
                 .map_err(|e| err(&e))?
                 .label(s.label.as_str())
                 .legend(move |(x, y)| Circle::new((x + 12, y), 4, grey));
+            continue;
+        }
+        if s.line == Line::Faint {
+            let line = ShapeStyle { color: RGBColor(185, 185, 185).to_rgba(), filled: false, stroke_width: 1 };
+            // Small dots too: a trial pruned at the first rung has a single point.
+            ctx.draw_series(s.points.iter().map(|p| Circle::new((p.x, p.y), 2, line.filled()))).map_err(|e| err(&e))?;
+            let drawn = ctx.draw_series(LineSeries::new(points, line)).map_err(|e| err(&e))?;
+            if !s.label.is_empty() {
+                drawn.label(s.label.as_str()).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], line));
+            }
             continue;
         }
         if s.line == Line::Plain {

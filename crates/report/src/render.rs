@@ -68,8 +68,61 @@ fn exporter(format: Format) -> &'static dyn Exporter {
     }
 }
 
-/// Names of the count, epoch and throughput columns, after the keys and before/after the metrics.
-const COUNTS: [&str; 4] = ["runs", "completed", "diverged", "failed"];
+/// The count columns, after the keys: runs by status, and the most epochs a row's runs trained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Count {
+    Runs,
+    Completed,
+    Diverged,
+    Failed,
+    Pruned,
+    EpochsTrained,
+}
+
+impl Count {
+    /// CSV and JSON carry them all, so that their columns do not depend on the results.
+    const ALL: [Count; 6] =
+        [Count::Runs, Count::Completed, Count::Diverged, Count::Failed, Count::Pruned, Count::EpochsTrained];
+
+    fn name(self) -> &'static str {
+        match self {
+            Count::Runs => "runs",
+            Count::Completed => "completed",
+            Count::Diverged => "diverged",
+            Count::Failed => "failed",
+            Count::Pruned => "pruned",
+            Count::EpochsTrained => "epochs_trained",
+        }
+    }
+
+    fn of(self, r: &TableRow) -> Option<u64> {
+        match self {
+            Count::Runs => Some(r.runs),
+            Count::Completed => Some(r.completed),
+            Count::Diverged => Some(r.diverged),
+            Count::Failed => Some(r.failed),
+            Count::Pruned => Some(r.pruned),
+            Count::EpochsTrained => r.epochs_trained,
+        }
+    }
+}
+
+/// The count columns the terminal and Markdown tables show: `pruned` where the sweep has pruned
+/// runs or is a search, and a search's epochs trained per trial (where its pruned trials stopped).
+fn shown_counts(t: &SweepTable) -> Vec<Count> {
+    Count::ALL
+        .into_iter()
+        .filter(|c| match c {
+            Count::Pruned => t.ranked_trials || t.counts.pruned > 0,
+            Count::EpochsTrained => t.ranked_trials,
+            _ => true,
+        })
+        .collect()
+}
+
+fn count_text(c: Count, r: &TableRow) -> String {
+    c.of(r).map_or("-".to_string(), |n| n.to_string())
+}
 
 /// How to read the metric columns: the mark (when a row has it), what the numbers are.
 pub(crate) fn legend(t: &SweepTable, mark: &str) -> String {
@@ -134,8 +187,9 @@ impl Exporter for TextTable {
                 }
                 continue;
             }
+            let counts = shown_counts(t);
             let mut header: Vec<String> = t.keys.clone();
-            header.extend(COUNTS.map(String::from));
+            header.extend(counts.iter().map(|c| c.name().to_string()));
             header.extend(t.metrics.iter().map(|m| m.name().to_string()));
             if shows_pca(t) {
                 header.push(PCA_COLUMN.to_string());
@@ -149,7 +203,7 @@ impl Exporter for TextTable {
                 .iter()
                 .map(|r| {
                     let mut cells: Vec<String> = r.keys.iter().map(|v| v.text("-")).collect();
-                    cells.extend([r.runs, r.completed, r.diverged, r.failed].map(|n| n.to_string()));
+                    cells.extend(counts.iter().map(|c| count_text(*c, r)));
                     cells.extend(std::iter::repeat_n(String::new(), t.metrics.len()));
                     if shows_pca(t) {
                         cells.push(accuracy_text(r.pca_probe_accuracy));
@@ -161,7 +215,7 @@ impl Exporter for TextTable {
                 .collect();
             // Metric cells: means right-aligned on one edge and ± std on another, so that a
             // configuration with a single run (no std) still lines up with the others.
-            let first_metric = t.keys.len() + COUNTS.len();
+            let first_metric = t.keys.len() + counts.len();
             for (j, _) in t.metrics.iter().enumerate() {
                 let parts: Vec<(String, Option<String>)> = t
                     .rows
@@ -262,8 +316,9 @@ impl Exporter for Markdown {
                 }
                 continue;
             }
+            let counts = shown_counts(t);
             let mut header: Vec<String> = t.keys.clone();
-            header.extend(COUNTS.map(String::from));
+            header.extend(counts.iter().map(|c| c.name().to_string()));
             header.extend(t.metrics.iter().map(|m| m.name().to_string()));
             if shows_pca(t) {
                 header.push(PCA_COLUMN.to_string());
@@ -275,7 +330,7 @@ impl Exporter for Markdown {
             out.push_str(&format!("|{}|\n", rule.join("|")));
             for r in &t.rows {
                 let mut cells: Vec<String> = r.keys.iter().map(|v| md_escape(&v.text("-"))).collect();
-                cells.extend([r.runs, r.completed, r.diverged, r.failed].map(|n| n.to_string()));
+                cells.extend(counts.iter().map(|c| count_text(*c, r)));
                 for (j, s) in r.metrics.iter().enumerate() {
                     let (m, sd) = stat_parts(s, false, "");
                     let text = match sd {
@@ -343,7 +398,7 @@ impl Exporter for Csv {
         let (keys, metrics) = union_columns(tables);
         let mut header: Vec<String> = vec!["sweep".to_string()];
         header.extend(keys.iter().cloned());
-        header.extend(COUNTS.map(String::from));
+        header.extend(Count::ALL.map(|c| c.name().to_string()));
         for m in &metrics {
             header.push(format!("{m}_mean"));
             header.push(format!("{m}_std"));
@@ -362,7 +417,7 @@ impl Exporter for Csv {
                             .map_or(String::new(), |v| v.text("")),
                     );
                 }
-                cells.extend([r.runs, r.completed, r.diverged, r.failed].map(|n| n.to_string()));
+                cells.extend(Count::ALL.map(|c| c.of(r).map_or(String::new(), |n| n.to_string())));
                 for m in &metrics {
                     let s = stat_of(t, r, *m);
                     cells.push(float_text(s.and_then(|s| s.mean)));
@@ -423,8 +478,8 @@ impl Exporter for Json {
                             };
                             o.insert(k.clone(), v);
                         }
-                        for (name, n) in COUNTS.iter().zip([r.runs, r.completed, r.diverged, r.failed]) {
-                            o.insert(name.to_string(), J::from(n));
+                        for c in Count::ALL {
+                            o.insert(c.name().to_string(), c.of(r).map_or(J::Null, J::from));
                         }
                         for (m, s) in t.metrics.iter().zip(&r.metrics) {
                             o.insert(format!("{m}_mean"), number(s.mean));
@@ -446,6 +501,7 @@ impl Exporter for Json {
                     "completed": c.completed,
                     "diverged": c.diverged,
                     "failed": c.failed,
+                    "pruned": c.pruned,
                     "running": c.running,
                     "metric": t.metric.name(),
                     "higher_is_better": t.metric.higher_is_better(),

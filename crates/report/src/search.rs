@@ -8,23 +8,29 @@
 //! ```
 //!
 //! The report reads it into [`Search`] (an absent file is no search; fields it does not know are
-//! ignored, so that the search can record more) and draws two charts from the trials: each trial's
-//! final metric with the best so far against the trial index, and parallel coordinates of the
-//! searched keys (and the metric), one line per completed trial coloured by its metric. Trials
-//! that were pruned (stopped early at a rung) or did not complete are left out of both and
-//! counted in the captions: their last value is not the value of a finished trial.
+//! ignored, so that the search can record more). A trial's value is the mean of its runs' final
+//! metric over its seeds, as the search scores it. The table ranks the trials ([`ranking_notes`]
+//! says what was searched, the best trial and what pruning saved), and the charts are: each
+//! trial's value with the best so far against the trial index; the value against each numeric
+//! searched key; parallel coordinates of the searched keys (and the metric), one line per
+//! completed trial coloured by its value; and the learning curves of every trial. Trials that were
+//! pruned (stopped early at a rung) or did not complete are left out of all but the learning
+//! curves (there in grey) and counted in the captions: their last value is not the value of a
+//! finished trial.
 
 use crate::columns::{resolve_key, Metric};
 use crate::draw::{tick, Picture};
 use crate::error::ReportError;
 use crate::load::SweepResults;
 use crate::plot::{min_max, number, Chart, Drawing, Figure, Line, Point, Series};
-use crate::table::{value, Value};
+use crate::table::{value, TableRow, Value, TRIAL};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use polars::prelude::{DataType, PolarsError};
+use polars::prelude::{col, lit, ChunkAgg, DataType, IntoLazy, JoinArgs, JoinType, PolarsError, SortMultipleOptions};
+use spec::RunStatus;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The file a search writes beside its runs.
@@ -82,7 +88,8 @@ impl Search {
 #[derive(Debug, Clone)]
 struct Trial {
     index: u64,
-    /// The final value of the search's metric (completed trials).
+    /// The search's value of the trial: the mean of its runs' final metric over its seeds, when
+    /// every run completed with a finite value (as the search itself scores a trial).
     value: Option<f64>,
     /// One per key of the search space (null for a key the report cannot read).
     keys: Vec<Value>,
@@ -109,9 +116,16 @@ fn trials(sweep: &SweepResults, search: &Search) -> Result<Option<Trials>, Repor
         .iter()
         .map(|k| resolve_key(&k.key, "search.json").ok().filter(|c| runs.column(c).is_ok()))
         .collect();
-    let mut out = Vec::new();
+    // Per trial: its keys (the same for all its runs) and each run's value, if it has one.
+    let mut by_trial: BTreeMap<u64, (Vec<Value>, Vec<Option<f64>>)> = BTreeMap::new();
     for i in 0..runs.height() {
         let Some(index) = trial.get(i) else { continue };
+        let completed = status.get(i) == Some("completed");
+        let run_value = metric.get(i).filter(|v| completed && v.is_finite());
+        if let Some((_, values)) = by_trial.get_mut(&index) {
+            values.push(run_value);
+            continue;
+        }
         let mut keys = Vec::with_capacity(columns.len());
         for c in &columns {
             keys.push(match c {
@@ -119,11 +133,16 @@ fn trials(sweep: &SweepResults, search: &Search) -> Result<Option<Trials>, Repor
                 None => Value::Null,
             });
         }
-        let completed = status.get(i) == Some("completed");
-        let value = metric.get(i).filter(|v| completed && v.is_finite());
-        out.push(Trial { index, value, keys });
+        by_trial.insert(index, (keys, vec![run_value]));
     }
-    out.sort_by_key(|t| t.index);
+    let out = by_trial
+        .into_iter()
+        .map(|(index, (keys, values))| {
+            let all: Option<Vec<f64>> = values.into_iter().collect();
+            let value = all.map(|v| v.iter().sum::<f64>() / v.len() as f64);
+            Trial { index, value, keys }
+        })
+        .collect();
     Ok(Some((out, columns)))
 }
 
@@ -141,8 +160,178 @@ fn left_out(trials: &[Trial]) -> String {
     }
 }
 
-/// `<metric>_best_so_far_vs_trial`: each completed trial's final metric (grey points) and the
-/// best value so far (a step line), against the trial index.
+/// The notes under a search's ranked table: what was searched and how the trials ended, the best
+/// trial with its values, and what successive halving saved (epochs trained against training
+/// every trial to the end).
+pub(crate) fn ranking_notes(
+    sweep: &SweepResults,
+    search: &Search,
+    keys: &[String],
+    rows: &[TableRow],
+    metric: Metric,
+) -> Result<Vec<String>, ReportError> {
+    let mut notes = Vec::new();
+    let completed = rows.iter().filter(|r| r.runs > 0 && r.completed == r.runs).count();
+    let pruned = rows.iter().filter(|r| r.pruned > 0).count();
+    let other = rows.len() - completed - pruned;
+    let searched: Vec<&str> = search.space.iter().map(|k| k.key.as_str()).collect();
+    let goal = if search.higher_is_better() { "maximise" } else { "minimise" };
+    notes.push(format!(
+        "{} search to {goal} {} over {}: {} trials, {completed} completed, {pruned} pruned, {other} failed, diverged \
+         or unfinished; ranked by mean {metric} over each trial's seeds, then the trials without one, the furthest \
+         trained first",
+        search.method,
+        search.metric,
+        searched.join(", "),
+        rows.len(),
+    ));
+    if let Some(best) = rows.iter().find(|r| r.best) {
+        let (Some(trial), Some(stat)) = (best.keys.first(), best.metrics.first()) else { return Ok(notes) };
+        let values: Vec<String> = keys
+            .iter()
+            .zip(&best.keys)
+            .skip(1)
+            .filter(|(_, v)| **v != Value::Null)
+            .map(|(k, v)| format!("{k}={}", v.text("-")))
+            .collect();
+        let (mean, std) = crate::render::stat_parts(stat, false, "");
+        let spread = std.map_or(String::new(), |s| format!(" ± {s}"));
+        notes.push(format!(
+            "best: trial {} ({}): {metric} {mean}{spread} over {} seed{}",
+            trial.text("-"),
+            values.join(", "),
+            stat.n,
+            if stat.n == 1 { "" } else { "s" }
+        ));
+    }
+    if sweep.counts.pruned > 0 {
+        let (spent, full) = epoch_budget(sweep)?;
+        notes.push(format!(
+            "successive halving: {spent} epochs trained of the {full} that training every trial to the end takes \
+             ({:.0}%)",
+            100.0 * spent as f64 / full.max(1) as f64
+        ));
+    }
+    Ok(notes)
+}
+
+/// Epochs of the whole model the sweep's runs trained, and what training each to its last epoch
+/// would take.
+fn epoch_budget(sweep: &SweepResults) -> Result<(u64, u64), ReportError> {
+    let pl = |e: PolarsError| ReportError::polars(&sweep.name, "counting the epochs trained", e);
+    let sum = |c: &str| -> Result<u64, ReportError> {
+        let column = sweep.runs.column(c).and_then(|c| c.cast(&DataType::UInt64)).map_err(pl)?;
+        Ok(column.u64().map_err(pl)?.sum().unwrap_or(0))
+    };
+    Ok((sum("epochs_completed")?, sum("epochs")?))
+}
+
+/// A search's learning curves: one line per trial that completed or was pruned, the mean of the
+/// metric over its seeds per epoch; completed trials in colour, pruned ones in faint grey up to
+/// the epoch they were stopped at.
+pub(crate) fn trial_curves(sweep: &SweepResults, metric: Metric) -> Result<Vec<Series>, ReportError> {
+    let pl = |e: PolarsError| ReportError::polars(&sweep.name, "computing the trials' learning curves", e);
+    let status = |s: RunStatus| col("status").eq(lit(s.to_string()));
+    let runs = sweep
+        .runs
+        .clone()
+        .lazy()
+        .filter(col(TRIAL).is_not_null().and(status(RunStatus::Completed).or(status(RunStatus::Pruned))))
+        .select([col("run_id"), col(TRIAL).cast(DataType::UInt64), status(RunStatus::Pruned).alias("_pruned")]);
+    let final_phase = col("phase").is_null().or(col("phase").eq(lit(spec::metrics::FINETUNE_PHASE)));
+    let df = sweep
+        .metrics
+        .clone()
+        .lazy()
+        .filter(final_phase)
+        .select([col("run_id"), col("epoch").cast(DataType::Float64), col(metric.name()).cast(DataType::Float64)])
+        .join(runs, [col("run_id")], [col("run_id")], JoinArgs::new(JoinType::Inner))
+        .group_by_stable([col(TRIAL), col("epoch")])
+        .agg([col(metric.name()).mean().alias("_value"), col("_pruned").any(true).alias("_pruned")])
+        .sort([TRIAL, "epoch"], SortMultipleOptions::default())
+        .collect()
+        .map_err(pl)?;
+    let trial = df.column(TRIAL).and_then(|c| c.u64().cloned()).map_err(pl)?;
+    let epoch = df.column("epoch").and_then(|c| c.f64().cloned()).map_err(pl)?;
+    let mean = df.column("_value").and_then(|c| c.f64().cloned()).map_err(pl)?;
+    let pruned = df.column("_pruned").and_then(|c| c.bool().cloned()).map_err(pl)?;
+    let mut series: Vec<(u64, Series)> = Vec::new();
+    for i in 0..df.height() {
+        let Some(t) = trial.get(i) else { continue };
+        if series.last().is_none_or(|(last, _)| *last != t) {
+            let faint = pruned.get(i).unwrap_or(false);
+            let line = if faint { Line::Faint } else { Line::Solid };
+            series.push((t, Series { label: format!("trial {t}"), points: Vec::new(), line }));
+        }
+        if let (Some(x), Some(y), Some((_, s))) = (epoch.get(i), mean.get(i), series.last_mut()) {
+            if y.is_finite() {
+                s.points.push(Point { x, y, err: None });
+            }
+        }
+    }
+    // Completed trials first, so that their colours are drawn over the grey; the grey lines share
+    // one legend entry.
+    let (done, cut): (Vec<Series>, Vec<Series>) = series.into_iter().map(|(_, s)| s).partition(|s| s.line == Line::Solid);
+    let mut out = done;
+    for (i, mut s) in cut.into_iter().enumerate() {
+        s.label = if i == 0 { "pruned trials".to_string() } else { String::new() };
+        out.insert(i, s);
+    }
+    Ok(out)
+}
+
+/// `<metric>_vs_<key>` for a search: each completed trial's value (the mean over its seeds)
+/// against each numeric searched key, on a log axis for a key searched on one.
+pub(crate) fn key_charts(sweep: &SweepResults, search: &Search) -> Result<Vec<Figure>, ReportError> {
+    let Some((trials, columns)) = trials(sweep, search)? else { return Ok(Vec::new()) };
+    let mut figures = Vec::new();
+    for (k, key) in search.space.iter().enumerate() {
+        let Some(column) = columns[k] else { continue };
+        if key.choices.is_some() {
+            continue;
+        }
+        let points: Vec<Point> = trials
+            .iter()
+            .filter_map(|t| Some(Point { x: number(&t.keys[k])?, y: t.value?, err: None }))
+            .collect();
+        let xs: Vec<f64> = points.iter().map(|p| p.x).collect();
+        let (lo, hi) = min_max(&xs);
+        if points.len() < 2 || lo == hi {
+            continue;
+        }
+        let x_log = key.log && lo > 0.0;
+        let integer_x = trials.iter().all(|t| matches!(t.keys[k], Value::Int(_) | Value::Null));
+        let chart = Chart {
+            title: format!("{}: final {} vs {} per trial", sweep.name, search.metric, key.key),
+            x_label: key.key.clone(),
+            y_label: metric_label(search),
+            integer_x,
+            x_log,
+            ticks_at_values: false,
+            dodge: false,
+            bands: false,
+            series: vec![Series { label: "completed trial".to_string(), points, line: Line::Markers }],
+            legend_low: search.higher_is_better(),
+        };
+        figures.push(Figure {
+            name: format!("{}_vs_{column}", search.metric),
+            caption: format!(
+                "The {} search: each completed trial's final {} (the mean over its seeds) against {}{}.{}",
+                search.method,
+                search.metric,
+                key.key,
+                if x_log { " (log axis, as searched)" } else { "" },
+                left_out(&trials)
+            ),
+            drawing: Drawing::Lines(chart),
+        });
+    }
+    Ok(figures)
+}
+
+/// `<metric>_best_so_far_vs_trial`: each completed trial's value, the mean of its final metric
+/// over its seeds (grey points), and the best value so far (a step line), against the trial
+/// index.
 pub(crate) fn trial_series(sweep: &SweepResults, search: &Search) -> Result<Option<Figure>, ReportError> {
     let Some((trials, _)) = trials(sweep, search)? else { return Ok(None) };
     let done: Vec<(f64, f64)> = trials.iter().filter_map(|t| t.value.map(|v| (t.index as f64, v))).collect();
@@ -176,6 +365,7 @@ pub(crate) fn trial_series(sweep: &SweepResults, search: &Search) -> Result<Opti
         y_label: metric_label(search),
         integer_x: true,
         x_log: false,
+        ticks_at_values: true,
         dodge: false,
         bands: false,
         series: vec![
@@ -187,7 +377,8 @@ pub(crate) fn trial_series(sweep: &SweepResults, search: &Search) -> Result<Opti
     Ok(Some(Figure {
         name: format!("{}_best_so_far_vs_trial", search.metric),
         caption: format!(
-            "The {} search: each completed trial's final {} (grey) and the best so far, against the trial index.{}",
+            "The {} search: each completed trial's final {} (the mean over its seeds; grey) and the best so far, \
+             against the trial index.{}",
             search.method,
             search.metric,
             left_out(&trials)

@@ -93,6 +93,10 @@ pub struct TableRow {
     pub completed: u64,
     pub diverged: u64,
     pub failed: u64,
+    /// Runs a search stopped early at a rung.
+    pub pruned: u64,
+    /// The most epochs of the whole model any of its runs trained (a pruned trial's: its rung).
+    pub epochs_trained: Option<u64>,
     /// One per metric column of the table.
     pub metrics: Vec<Stat>,
     /// The epoch at which the seed mean of the leading metric is best.
@@ -123,6 +127,9 @@ pub struct SweepTable {
     /// Metric columns, the leading metric first.
     pub metrics: Vec<Metric>,
     pub rows: Vec<TableRow>,
+    /// The rows are a search's trials (the `trial` key first), ranked: completed trials by the
+    /// leading metric, best first, then the pruned ones, the furthest first.
+    pub ranked_trials: bool,
     /// What sets this table apart: what it aggregates over, how the best were chosen, what is missing.
     pub notes: Vec<String>,
 }
@@ -162,7 +169,7 @@ impl SweepTable {
 
 fn sortable(keys: &[String], metrics: &[Metric]) -> Vec<String> {
     let mut names: Vec<String> = keys.to_vec();
-    names.extend(["runs", "completed", "diverged", "failed"].map(String::from));
+    names.extend(["runs", "completed", "diverged", "failed", "pruned", "epochs_trained"].map(String::from));
     names.extend(metrics.iter().map(|m| m.name().to_string()));
     names.extend([PCA_COLUMN, PIXELS_COLUMN, "best_epoch", "samples_per_second"].map(String::from));
     names
@@ -219,13 +226,30 @@ pub fn varying_keys(sweep: &SweepResults) -> Result<Vec<&'static str>, ReportErr
     Ok(keys)
 }
 
-/// Builds the table of one sweep.
+/// The run rows' column of a search's trial index.
+pub(crate) const TRIAL: &str = "trial";
+
+/// Whether the sweep's runs are the trials of a search: it has a `search.json` and its run rows
+/// a trial index.
+pub(crate) fn is_search(sweep: &SweepResults) -> bool {
+    sweep.search.is_some()
+        && sweep.runs.column(TRIAL).is_ok_and(|c| c.null_count() < c.len())
+}
+
+/// Builds the table of one sweep. A search's table (unless `--group-by` or `--best` asks for
+/// another view) has one row per trial, ranked by the metric.
 pub fn table(sweep: &SweepResults, opts: &TableOptions) -> Result<SweepTable, ReportError> {
     let pl = |what: &'static str| move |e: PolarsError| ReportError::polars(&sweep.name, what, e);
     let varying = varying_keys(sweep)?;
+    let ranked_trials = opts.group_by.is_empty() && !opts.best && is_search(sweep);
     // `--best` alone: the single best configuration of the sweep.
-    let group: Vec<&'static str> =
-        if opts.group_by.is_empty() && !opts.best { varying.clone() } else { opts.group_by.clone() };
+    let group: Vec<&'static str> = if ranked_trials {
+        std::iter::once(TRIAL).chain(varying.iter().copied()).collect()
+    } else if opts.group_by.is_empty() && !opts.best {
+        varying.clone()
+    } else {
+        opts.group_by.clone()
+    };
     let mut keys = group.clone();
     if opts.best {
         keys.extend(varying.iter().filter(|k| !group.contains(k)));
@@ -234,7 +258,7 @@ pub fn table(sweep: &SweepResults, opts: &TableOptions) -> Result<SweepTable, Re
     let metrics = shown_metrics(metric);
     let key_names: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
 
-    let sort_exprs = sort_order(sweep, opts, &key_names, &group, &metrics)?;
+    let sort_exprs = sort_order(sweep, opts, &key_names, &group, &metrics, ranked_trials)?;
     let mut lf = aggregate(sweep, &keys, &metrics, metric);
     if opts.best {
         let by_group: Vec<String> =
@@ -288,6 +312,11 @@ pub fn table(sweep: &SweepResults, opts: &TableOptions) -> Result<SweepTable, Re
             completed: count("completed").map_err(pl("reading the table"))?,
             diverged: count("diverged").map_err(pl("reading the table"))?,
             failed: count("failed").map_err(pl("reading the table"))?,
+            pruned: count("pruned").map_err(pl("reading the table"))?,
+            epochs_trained: df
+                .column("epochs_trained")
+                .and_then(|c| c.u64().map(|c| c.get(i)))
+                .map_err(pl("reading the table"))?,
             metrics: stats,
             best_epoch: df
                 .column("best_epoch")
@@ -327,6 +356,9 @@ pub fn table(sweep: &SweepResults, opts: &TableOptions) -> Result<SweepTable, Re
     if !others.is_empty() {
         notes.push(format!("aggregated over {}{seeds}", others.join(", ")));
     }
+    if let (true, Some(search)) = (ranked_trials, &sweep.search) {
+        notes.extend(crate::search::ranking_notes(sweep, search, &key_names, &rows, metric)?);
+    }
     notes.extend(baseline_notes(sweep, &rows)?);
     Ok(SweepTable {
         sweep: sweep.name.clone(),
@@ -337,20 +369,28 @@ pub fn table(sweep: &SweepResults, opts: &TableOptions) -> Result<SweepTable, Re
         group_keys: group.len(),
         metrics,
         rows,
+        ranked_trials,
         notes,
     })
 }
 
 /// The sort of the final table as (expression, descending, nulls last): `--sort`'s column first
-/// (metrics best first, throughput highest first), then the group keys and the other keys.
+/// (metrics best first, throughput highest first), then the group keys and the other keys. A
+/// search's trials without `--sort` are ranked: by the leading metric, best first, trials without
+/// a value (pruned, failed) after, those that trained furthest first.
 fn sort_order(
     sweep: &SweepResults,
     opts: &TableOptions,
     keys: &[String],
     group: &[&str],
     metrics: &[Metric],
+    ranked_trials: bool,
 ) -> Result<Vec<(Expr, bool, bool)>, ReportError> {
     let mut order: Vec<(Expr, bool, bool)> = Vec::new();
+    if let (true, None, Some(lead)) = (ranked_trials, &opts.sort, metrics.first()) {
+        order.push((col(mean_col(*lead)), lead.higher_is_better(), true));
+        order.push((col("epochs_trained"), true, true));
+    }
     if let Some(given) = &opts.sort {
         let given = given.trim();
         // A key may be named by its sweep path.
@@ -367,6 +407,7 @@ fn sort_order(
             None if name == "samples_per_second" => order.push((col(name), true, true)),
             None if name == PCA_COLUMN => order.push((col("_pca_min"), true, true)),
             None if name == PIXELS_COLUMN => order.push((col("_pixels_min"), true, true)),
+            None if name == "epochs_trained" => order.push((col(name), true, true)),
             None => order.push((col(name), false, false)),
         }
     }
@@ -388,6 +429,8 @@ fn aggregate(sweep: &SweepResults, keys: &[&str], metrics: &[Metric], lead: Metr
         completed.clone().sum().cast(DataType::UInt64).alias("completed"),
         status(spec::RunStatus::Diverged).sum().cast(DataType::UInt64).alias("diverged"),
         status(spec::RunStatus::Failed).sum().cast(DataType::UInt64).alias("failed"),
+        status(spec::RunStatus::Pruned).sum().cast(DataType::UInt64).alias("pruned"),
+        col("epochs_completed").max().cast(DataType::UInt64).alias("epochs_trained"),
     ];
     for m in metrics {
         let v = col(m.final_column()).filter(completed.clone());

@@ -8,9 +8,7 @@
 mod common;
 
 use base64::Engine as _;
-use polars::prelude::{Column, DataFrame};
 use report::{html_report, load, plots, Metric, PlotOptions, SweepResults, TableOptions};
-use std::path::Path;
 
 fn options() -> report::HtmlOptions {
     report::HtmlOptions { table: TableOptions::default(), generator: "runner (test)".to_string() }
@@ -189,47 +187,10 @@ fn the_best_and_worst_configurations_reconstructions_are_embedded() {
     assert!(page.contains(&format!("its best run {}", best_run.0)));
 }
 
-/// The fixture as the trials of a search: `search.json` (committed beside the fixture) in the
-/// sweep directory, a `trial` column in the run rows (in run-id order), and the diverged run
-/// turned into one that was pruned.
-fn search_fixture(dir: &Path) -> SweepResults {
-    let sweep = dir.join("fixture");
-    common::copy_tree(&common::fixture_sweep(), &sweep);
-    let search = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/search.json");
-    std::fs::copy(search, sweep.join(report::search::SEARCH_FILE)).unwrap();
-    let mut s = load(&[dir.to_path_buf()]).unwrap().remove(0);
-    assert!(s.search.is_some());
-    let n = s.runs.height();
-    let ids: Vec<String> =
-        s.runs.column("run_id").unwrap().str().unwrap().iter().map(|v| v.unwrap().to_string()).collect();
-    let trial: Vec<Option<u64>> = (0..n as u64).map(Some).collect();
-    let status: Vec<String> = s
-        .runs
-        .column("status")
-        .unwrap()
-        .str()
-        .unwrap()
-        .iter()
-        .map(|v| if v == Some("diverged") { "pruned".to_string() } else { v.unwrap().to_string() })
-        .collect();
-    let error: Vec<Option<String>> = ids
-        .iter()
-        .map(|id| (id == common::DIVERGED).then(|| "pruned at rung 1 (epoch 1): test_bce 0.9 above the median".into()))
-        .collect();
-    let mut runs: DataFrame = s.runs.clone();
-    runs.with_column(Column::new("trial".into(), trial)).unwrap();
-    runs.with_column(Column::new("status".into(), status)).unwrap();
-    runs.with_column(Column::new("error".into(), error)).unwrap();
-    s.runs = runs;
-    s.counts.diverged -= 1;
-    s.counts.pruned += 1;
-    s
-}
-
 #[test]
 fn a_search_gets_its_charts_and_shows_its_pruned_trials() {
     let dir = tempfile::tempdir().unwrap();
-    let s = search_fixture(dir.path());
+    let s = common::search_fixture(dir.path());
     let page = page_of(std::slice::from_ref(&s));
     let charts = attributes(&page, "data-chart");
     assert!(charts.contains(&"test_bce_best_so_far_vs_trial".to_string()), "{charts:?}");
@@ -259,7 +220,7 @@ fn a_search_gets_its_charts_and_shows_its_pruned_trials() {
 #[test]
 fn a_search_file_without_trials_draws_no_search_charts() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = search_fixture(dir.path());
+    let mut s = common::search_fixture(dir.path());
     s.runs = s.runs.drop("trial").unwrap();
     let page = page_of(std::slice::from_ref(&s));
     assert!(!page.contains("best_so_far_vs_trial") && !page.contains("search_parallel_coordinates"));

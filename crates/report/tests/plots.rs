@@ -109,3 +109,23 @@ fn a_sweep_without_completed_runs_gets_no_pictures() {
     assert!(plots(&sweeps[0], &PlotOptions::new(Metric::TestBce), &out).unwrap().is_empty());
     assert!(!out.exists());
 }
+
+#[test]
+fn a_search_plots_each_numeric_searched_key_and_every_trials_curve() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = common::search_fixture(dir.path());
+    let out = dir.path().join("plots");
+    let written = plots(&s, &PlotOptions::new(Metric::TestBce), &out).unwrap();
+    let names: Vec<String> = written.iter().map(|p| p.file_name().unwrap().to_string_lossy().to_string()).collect();
+    // model.latent_dim is searched (on a log axis); noise.level has one value among the
+    // completed trials and `variant` is a choice: neither gets a chart of its own.
+    assert_eq!(
+        names,
+        [
+            "test_bce_per_epoch.png",
+            "test_bce_vs_latent_dim.png",
+            "test_bce_best_so_far_vs_trial.png",
+            "search_parallel_coordinates.png"
+        ]
+    );
+}

@@ -413,3 +413,51 @@ fn copies_of_a_baseline_give_the_newest() {
     let e = load(&[dir.path().join("b")]).unwrap_err().to_string();
     assert!(e.contains(&path.display().to_string()), "{e}");
 }
+
+#[test]
+fn a_search_is_a_ranking_of_its_trials_with_the_best_and_what_pruning_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = common::search_fixture(dir.path());
+    let t = table(&s, &TableOptions::default()).unwrap();
+    assert!(t.ranked_trials);
+    assert_eq!(t.keys[0], "trial", "one row per trial: {:?}", t.keys);
+    assert_eq!(t.rows.len(), 7);
+    // Completed trials first, best test_bce first; the pruned trial last, with where it stopped.
+    let means: Vec<f64> = t.rows[..6].iter().map(|r| r.metrics[0].mean.unwrap()).collect();
+    assert!(means.windows(2).all(|w| w[0] <= w[1]), "{means:?}");
+    assert!(t.rows[0].best);
+    let last = &t.rows[6];
+    assert_eq!((last.pruned, last.completed, last.epochs_trained, last.metrics[0].mean), (1, 0, Some(1), None));
+    assert!(t.rows[..6].iter().all(|r| r.pruned == 0 && r.epochs_trained == Some(3)));
+    let notes = t.notes.join("\n");
+    assert!(
+        notes.contains(
+            "tpe search to minimise test_bce over model.latent_dim, noise.level, variant, train.warmup: 7 trials, \
+             6 completed, 1 pruned, 0 failed"
+        ),
+        "{notes}"
+    );
+    let best = &t.rows[0];
+    assert!(notes.contains(&format!("best: trial {}", best.keys[0].text("-"))), "{notes}");
+    assert!(notes.contains(&format!("test_bce {:.4} over 1 seed", best.metrics[0].mean.unwrap())), "{notes}");
+    // 6 runs trained their 3 epochs, the pruned one 1 of its 3.
+    assert!(notes.contains("successive halving: 19 epochs trained of the 21"), "{notes}");
+    // The terminal table shows the pruned count and the epochs trained; CSV has them too.
+    let rendered = render(std::slice::from_ref(&t), Format::Table);
+    let header = rendered.lines().nth(1).unwrap();
+    assert!(header.starts_with("trial") && header.contains("pruned  epochs_trained"), "{header}");
+    assert!(render(std::slice::from_ref(&t), Format::Csv).starts_with("sweep,trial,"));
+    // Asking for another view gives the grid's table: trials are then aggregated like seeds.
+    let by_variant = table(&s, &options("test_bce", &["variant"], false, None)).unwrap();
+    assert!(!by_variant.ranked_trials);
+    assert_eq!(by_variant.keys, ["variant"]);
+    assert_eq!(row(&by_variant, &[text("dae")]).pruned, 1);
+}
+
+#[test]
+fn a_grid_table_shows_a_pruned_column_only_when_something_was_pruned() {
+    let t = table(&fixture(), &TableOptions::default()).unwrap();
+    assert!(!t.ranked_trials);
+    let rendered = render(std::slice::from_ref(&t), Format::Table);
+    assert!(!rendered.contains("pruned") && !rendered.contains("epochs_trained"), "{rendered}");
+}

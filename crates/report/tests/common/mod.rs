@@ -10,6 +10,8 @@
 
 #![allow(dead_code)]
 
+use polars::prelude::{Column, DataFrame};
+use report::{load, SweepResults};
 use std::path::{Path, PathBuf};
 
 pub fn fixture_results() -> PathBuf {
@@ -47,4 +49,41 @@ pub fn record(sweep_dir: &Path, run_id: &str) -> serde_json::Value {
 pub fn write_record(sweep_dir: &Path, run_id: &str, value: &serde_json::Value) {
     let path = sweep_dir.join("runs").join(run_id).join("run.json");
     std::fs::write(path, serde_json::to_string_pretty(value).unwrap() + "\n").unwrap();
+}
+
+/// The fixture as the trials of a search: `search.json` (committed beside the fixture) in the
+/// sweep directory, a `trial` column in the run rows (in run-id order), and the diverged run
+/// turned into one that was pruned.
+pub fn search_fixture(dir: &Path) -> SweepResults {
+    let sweep = dir.join("fixture");
+    copy_tree(&fixture_sweep(), &sweep);
+    let search = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/search.json");
+    std::fs::copy(search, sweep.join(report::search::SEARCH_FILE)).unwrap();
+    let mut s = load(&[dir.to_path_buf()]).unwrap().remove(0);
+    assert!(s.search.is_some());
+    let n = s.runs.height();
+    let ids: Vec<String> =
+        s.runs.column("run_id").unwrap().str().unwrap().iter().map(|v| v.unwrap().to_string()).collect();
+    let trial: Vec<Option<u64>> = (0..n as u64).map(Some).collect();
+    let status: Vec<String> = s
+        .runs
+        .column("status")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|v| if v == Some("diverged") { "pruned".to_string() } else { v.unwrap().to_string() })
+        .collect();
+    let error: Vec<Option<String>> = ids
+        .iter()
+        .map(|id| (id == DIVERGED).then(|| "pruned at rung 1 (epoch 1): test_bce 0.9 above the median".into()))
+        .collect();
+    let mut runs: DataFrame = s.runs.clone();
+    runs.with_column(Column::new("trial".into(), trial)).unwrap();
+    runs.with_column(Column::new("status".into(), status)).unwrap();
+    runs.with_column(Column::new("error".into(), error)).unwrap();
+    s.runs = runs;
+    s.counts.diverged -= 1;
+    s.counts.pruned += 1;
+    s
 }
