@@ -21,7 +21,7 @@ use dfdx::prelude::*;
 mod cuda;
 
 /// Which device and kernels run a model (see the module header).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, strum::VariantArray)]
 pub enum Device {
     #[default]
     Cpu,
@@ -30,7 +30,8 @@ pub enum Device {
 }
 
 impl Device {
-    pub const ALL: [Device; 3] = [Device::Cpu, Device::Cuda, Device::GenericCpu];
+    /// Every device, derived from the enum (a new one cannot be left out of the name table).
+    pub const ALL: &'static [Device] = <Device as strum::VariantArray>::VARIANTS;
 
     pub fn name(self) -> &'static str {
         match self {
@@ -41,7 +42,7 @@ impl Device {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|d| d.name() == s)
+        Self::ALL.iter().copied().find(|d| d.name() == s)
     }
 
     /// Whether the device-generic path runs it (every device but [`Device::Cpu`]).

@@ -119,7 +119,7 @@ pub fn resolve_key(given: &str, option: &'static str) -> Result<&'static str, Re
 }
 
 /// A metric a table can lead with and mark the best of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::VariantArray)]
 pub enum Metric {
     TestBce,
     TestMse,
@@ -137,18 +137,8 @@ pub enum Metric {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 10] = [
-        Self::TestBce,
-        Self::TestMse,
-        Self::TestPsnr,
-        Self::NoisyTestBce,
-        Self::NoisyTestMse,
-        Self::NoisyTestPsnr,
-        Self::TrainLoss,
-        Self::ProbeAccuracy,
-        Self::TestNegElbo,
-        Self::TestNll,
-    ];
+    /// Every metric, derived from the enum (`--metric` parses through it).
+    pub const ALL: &'static [Metric] = <Metric as strum::VariantArray>::VARIANTS;
 
     /// Its name, which is also its column in the per-epoch metric rows.
     pub fn name(self) -> &'static str {
@@ -205,9 +195,9 @@ impl Metric {
     }
 
     pub fn parse(given: &str) -> Result<Self, ReportError> {
-        Self::ALL.into_iter().find(|m| m.name() == given.trim()).ok_or_else(|| ReportError::UnknownMetric {
+        Self::ALL.iter().copied().find(|m| m.name() == given.trim()).ok_or_else(|| ReportError::UnknownMetric {
             given: given.to_string(),
-            allowed: Self::ALL.map(Metric::name).join(", "),
+            allowed: Self::ALL.iter().map(|m| m.name()).collect::<Vec<_>>().join(", "),
         })
     }
 }
@@ -253,7 +243,7 @@ mod tests {
     fn metrics_name_real_columns() {
         let run: Vec<String> = RunRow::schema().unwrap().into_iter().map(|(n, _)| n).collect();
         let epoch: Vec<String> = MetricRow::schema().unwrap().into_iter().map(|(n, _)| n).collect();
-        for m in Metric::ALL {
+        for &m in Metric::ALL {
             assert!(run.iter().any(|c| c == m.final_column()), "{m}");
             assert!(epoch.iter().any(|c| c == m.name()), "{m}");
             assert_eq!(Metric::parse(m.name()).unwrap(), m);

@@ -8,7 +8,7 @@ use crate::columns::Metric;
 use crate::table::{Stat, SweepTable, TableRow, Value, PCA_COLUMN, PIXELS_COLUMN};
 
 /// An output format of `runner report`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::VariantArray)]
 pub enum Format {
     /// Aligned columns for a terminal.
     Table,
@@ -21,7 +21,8 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: [Format; 4] = [Format::Table, Format::Markdown, Format::Csv, Format::Json];
+    /// Every format, derived from the enum (`--format` lists it).
+    pub const ALL: &'static [Format] = <Format as strum::VariantArray>::VARIANTS;
 
     /// The name `runner report --format` takes.
     pub fn name(self) -> &'static str {
@@ -37,7 +38,7 @@ impl Format {
 impl std::str::FromStr for Format {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Format::ALL.into_iter().find(|f| f.name() == s).ok_or_else(|| {
+        Format::ALL.iter().copied().find(|f| f.name() == s).ok_or_else(|| {
             let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
             format!("unknown format `{s}`; expected one of {}", names.join(", "))
         })
@@ -69,7 +70,7 @@ fn exporter(format: Format) -> &'static dyn Exporter {
 }
 
 /// The count columns, after the keys: runs by status, and the most epochs a row's runs trained.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::VariantArray)]
 enum Count {
     Runs,
     Completed,
@@ -81,8 +82,7 @@ enum Count {
 
 impl Count {
     /// CSV and JSON carry them all, so that their columns do not depend on the results.
-    const ALL: [Count; 6] =
-        [Count::Runs, Count::Completed, Count::Diverged, Count::Failed, Count::Pruned, Count::EpochsTrained];
+    const ALL: &'static [Count] = <Count as strum::VariantArray>::VARIANTS;
 
     fn name(self) -> &'static str {
         match self {
@@ -111,7 +111,8 @@ impl Count {
 /// runs or is a search, and a search's epochs trained per trial (where its pruned trials stopped).
 fn shown_counts(t: &SweepTable) -> Vec<Count> {
     Count::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|c| match c {
             Count::Pruned => t.ranked_trials || t.counts.pruned > 0,
             Count::EpochsTrained => t.ranked_trials,
@@ -398,7 +399,7 @@ impl Exporter for Csv {
         let (keys, metrics) = union_columns(tables);
         let mut header: Vec<String> = vec!["sweep".to_string()];
         header.extend(keys.iter().cloned());
-        header.extend(Count::ALL.map(|c| c.name().to_string()));
+        header.extend(Count::ALL.iter().map(|c| c.name().to_string()));
         for m in &metrics {
             header.push(format!("{m}_mean"));
             header.push(format!("{m}_std"));
@@ -417,7 +418,7 @@ impl Exporter for Csv {
                             .map_or(String::new(), |v| v.text("")),
                     );
                 }
-                cells.extend(Count::ALL.map(|c| c.of(r).map_or(String::new(), |n| n.to_string())));
+                cells.extend(Count::ALL.iter().map(|c| c.of(r).map_or(String::new(), |n| n.to_string())));
                 for m in &metrics {
                     let s = stat_of(t, r, *m);
                     cells.push(float_text(s.and_then(|s| s.mean)));
@@ -478,7 +479,7 @@ impl Exporter for Json {
                             };
                             o.insert(k.clone(), v);
                         }
-                        for c in Count::ALL {
+                        for &c in Count::ALL {
                             o.insert(c.name().to_string(), c.of(r).map_or(J::Null, J::from));
                         }
                         for (m, s) in t.metrics.iter().zip(&r.metrics) {

@@ -243,7 +243,7 @@ pub struct ReportArgs {
 /// `--format`: one of report's formats, by name (the list is report's own, and `--help` shows it).
 fn report_format() -> impl clap::builder::TypedValueParser<Value = report::Format> {
     use clap::builder::TypedValueParser;
-    clap::builder::PossibleValuesParser::new(report::Format::ALL.map(|f| f.name()))
+    clap::builder::PossibleValuesParser::new(report::Format::ALL.iter().map(|f| f.name()))
         .try_map(|s| s.parse::<report::Format>())
 }
 

@@ -87,7 +87,7 @@ pub enum Hidden {
 }
 
 /// The kinds by name, without their settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, strum::VariantArray)]
 #[serde(rename_all = "lowercase")]
 pub enum KindName {
     /// Reconstruction alone (the tutorial).
@@ -105,7 +105,8 @@ pub enum KindName {
 }
 
 impl KindName {
-    pub const ALL: [KindName; 5] = [Self::Plain, Self::Sparse, Self::Contractive, Self::Stacked, Self::Vae];
+    /// Every kind, derived from the enum (a new kind cannot be left out).
+    pub const ALL: &'static [KindName] = <KindName as strum::VariantArray>::VARIANTS;
 
     pub fn name(self) -> &'static str {
         match self {
@@ -198,14 +199,18 @@ pub struct KindColumns {
 impl KindColumns {
     /// Which keys are set, by name (in [`KindName::keys`]'s spelling).
     fn given(&self) -> [(&'static str, bool); 7] {
+        // Taken apart field by field: a key added to the struct does not compile until it is
+        // listed here too (a key missing here would escape the check for another kind's keys).
+        let KindColumns { sparsity, sparsity_target, contraction, pretrain_epochs, beta, nll_samples, nll_images } =
+            self;
         [
-            ("sparsity", self.sparsity.is_some()),
-            ("sparsity_target", self.sparsity_target.is_some()),
-            ("contraction", self.contraction.is_some()),
-            ("pretrain_epochs", self.pretrain_epochs.is_some()),
-            ("beta", self.beta.is_some()),
-            ("nll_samples", self.nll_samples.is_some()),
-            ("nll_images", self.nll_images.is_some()),
+            ("sparsity", sparsity.is_some()),
+            ("sparsity_target", sparsity_target.is_some()),
+            ("contraction", contraction.is_some()),
+            ("pretrain_epochs", pretrain_epochs.is_some()),
+            ("beta", beta.is_some()),
+            ("nll_samples", nll_samples.is_some()),
+            ("nll_images", nll_images.is_some()),
         ]
     }
 }
@@ -250,7 +255,7 @@ impl Kind {
             if !given || name.keys().contains(&key) {
                 continue;
             }
-            let owner = KindName::ALL.into_iter().find(|k| k.keys().contains(&key)).unwrap_or_default();
+            let owner = KindName::ALL.iter().copied().find(|k| k.keys().contains(&key)).unwrap_or_default();
             let takes = match name.keys() {
                 [] => "which takes none of the kinds' keys".to_string(),
                 keys => format!(
@@ -459,7 +464,7 @@ mod tests {
                 assert!(KindColumns::default().given().iter().any(|(k, _)| k == key), "{key} has a column");
             }
         }
-        assert_eq!(KindName::ALL.map(|k| k.name()), ["plain", "sparse", "contractive", "stacked", "vae"]);
+        assert_eq!(KindName::ALL.iter().map(|k| k.name()).collect::<Vec<_>>(), ["plain", "sparse", "contractive", "stacked", "vae"]);
     }
 
     #[test]

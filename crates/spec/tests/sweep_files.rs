@@ -354,7 +354,7 @@ fn model_kinds_resolve_their_own_keys_with_defaults() {
     let s = ok(&format!(
         "{base}[sweep]\n\"model.kind\" = [\"plain\", \"sparse\", \"contractive\", \"stacked\", \"vae\"]\n"
     ));
-    assert_eq!(s.runs.iter().map(|r| r.config.model.kind.name()).collect::<Vec<_>>(), KindName::ALL);
+    assert_eq!(s.runs.iter().map(|r| r.config.model.kind.name()).collect::<Vec<_>>(), KindName::ALL.to_vec());
     assert_eq!(s.runs[4].label(), "default kind=vae");
 }
 
