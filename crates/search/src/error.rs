@@ -45,12 +45,8 @@ pub enum SpaceError {
     #[error("parameter {key:?} appears more than once")]
     DuplicateKey { key: String },
     /// One parameter's distribution is invalid.
-    #[error("parameter {key:?}: {source}")]
-    Param {
-        key: String,
-        #[source]
-        source: Box<SpaceError>,
-    },
+    #[error("parameter {key:?}: {cause}")]
+    Param { key: String, cause: Box<SpaceError> },
 }
 
 /// What is wrong with one sampled or reported [`Value`](crate::Value) for a given distribution.
@@ -95,11 +91,6 @@ pub enum SearchError {
     #[error("trial {trial} has {got} parameter values, the space has {want}")]
     HistoryArity { trial: u64, got: usize, want: usize },
     /// A history entry whose value does not fit its parameter's distribution.
-    #[error("trial {trial}, parameter {key:?}: {source}")]
-    HistoryValue {
-        trial: u64,
-        key: String,
-        #[source]
-        source: ValueError,
-    },
+    #[error("trial {trial}, parameter {key:?}: {cause}")]
+    HistoryValue { trial: u64, key: String, cause: ValueError },
 }

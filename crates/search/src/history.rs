@@ -74,10 +74,10 @@ pub(crate) fn canonical<'a>(
             return Err(SearchError::HistoryArity { trial: trial.index, got: trial.values.len(), want: space.len() });
         }
         for ((key, dist), value) in space.params().iter().zip(&trial.values) {
-            dist.check(value).map_err(|source| SearchError::HistoryValue {
+            dist.check(value).map_err(|cause| SearchError::HistoryValue {
                 trial: trial.index,
                 key: key.clone(),
-                source,
+                cause,
             })?;
         }
     }

@@ -209,7 +209,7 @@ impl Space {
             if params[..i].iter().any(|(k, _)| k == key) {
                 return Err(SpaceError::DuplicateKey { key: key.clone() });
             }
-            dist.validate().map_err(|e| SpaceError::Param { key: key.clone(), source: Box::new(e) })?;
+            dist.validate().map_err(|e| SpaceError::Param { key: key.clone(), cause: Box::new(e) })?;
         }
         Ok(Space { params })
     }

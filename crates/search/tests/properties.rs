@@ -395,7 +395,7 @@ fn malformed_histories_are_rejected() {
     out[1].values[1] = Value::Int(129);
     assert!(matches!(
         call(&out, 2).unwrap_err(),
-        SearchError::HistoryValue { trial: 1, source: ValueError::IntOutOfRange { .. }, .. }
+        SearchError::HistoryValue { trial: 1, cause: ValueError::IntOutOfRange { .. }, .. }
     ));
     let mut out = good.clone();
     out[0].values[3] = Value::Choice(2);
@@ -407,7 +407,7 @@ fn malformed_histories_are_rejected() {
     nan[0].values[2] = Value::Float(f64::NAN);
     assert!(matches!(
         call(&nan, 2).unwrap_err(),
-        SearchError::HistoryValue { source: ValueError::NotFinite { .. }, .. }
+        SearchError::HistoryValue { cause: ValueError::NotFinite { .. }, .. }
     ));
 
     assert_eq!(propose(&space, &Method::Random, 0, 0, &[], trial_rng(0)).unwrap_err(), SearchError::ZeroBatch);

@@ -7,18 +7,18 @@ use crate::record::RecordError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TensorboardError {
-    #[error("cannot create TensorBoard log directory {}: {source}", path.display())]
-    CreateDir { path: PathBuf, source: std::io::Error },
-    #[error("cannot create event file {}: {source}", path.display())]
-    Create { path: PathBuf, source: std::io::Error },
-    #[error("cannot write event file {}: {source}", path.display())]
-    Write { path: PathBuf, source: std::io::Error },
-    #[error("cannot flush event file {} to disk: {source}", path.display())]
-    Sync { path: PathBuf, source: std::io::Error },
-    #[error("cannot read event file {}: {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("corrupt event file {}: {source}", path.display())]
-    Record { path: PathBuf, source: RecordError },
-    #[error("event file {}: record {index} is not an Event protobuf: {source}", path.display())]
-    Decode { path: PathBuf, index: usize, source: prost::DecodeError },
+    #[error("cannot create TensorBoard log directory {}: {cause}", path.display())]
+    CreateDir { path: PathBuf, cause: std::io::Error },
+    #[error("cannot create event file {}: {cause}", path.display())]
+    Create { path: PathBuf, cause: std::io::Error },
+    #[error("cannot write event file {}: {cause}", path.display())]
+    Write { path: PathBuf, cause: std::io::Error },
+    #[error("cannot flush event file {} to disk: {cause}", path.display())]
+    Sync { path: PathBuf, cause: std::io::Error },
+    #[error("cannot read event file {}: {cause}", path.display())]
+    Read { path: PathBuf, cause: std::io::Error },
+    #[error("corrupt event file {}: {cause}", path.display())]
+    Record { path: PathBuf, cause: RecordError },
+    #[error("event file {}: record {index} is not an Event protobuf: {cause}", path.display())]
+    Decode { path: PathBuf, index: usize, cause: prost::DecodeError },
 }

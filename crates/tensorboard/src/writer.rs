@@ -62,13 +62,13 @@ impl EventWriter {
     /// Fails if the file already exists: two writers on one file would interleave records, and a
     /// retrained run is expected to have its old directory deleted by the caller first.
     pub fn create(dir: &Path, wall_time: f64, host: &str) -> Result<Self, TensorboardError> {
-        fs::create_dir_all(dir).map_err(|source| TensorboardError::CreateDir { path: dir.to_path_buf(), source })?;
+        fs::create_dir_all(dir).map_err(|cause| TensorboardError::CreateDir { path: dir.to_path_buf(), cause })?;
         let path = dir.join(file_name(wall_time, host));
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&path)
-            .map_err(|source| TensorboardError::Create { path: path.clone(), source })?;
+            .map_err(|cause| TensorboardError::Create { path: path.clone(), cause })?;
         let mut writer = EventWriter { path, out: BufWriter::new(file) };
         writer.write_event(&Event {
             wall_time,
@@ -118,9 +118,9 @@ impl EventWriter {
     /// Flushes the buffer and fsyncs the file, so that a TensorBoard reading it while training
     /// goes on sees whole records, and a crash loses at most the records written since.
     pub fn flush(&mut self) -> Result<(), TensorboardError> {
-        self.out.flush().map_err(|source| TensorboardError::Write { path: self.path.clone(), source })?;
+        self.out.flush().map_err(|cause| TensorboardError::Write { path: self.path.clone(), cause })?;
         // Data only: the file's size is included, its timestamps are not needed.
-        self.out.get_ref().sync_data().map_err(|source| TensorboardError::Sync { path: self.path.clone(), source })
+        self.out.get_ref().sync_data().map_err(|cause| TensorboardError::Sync { path: self.path.clone(), cause })
     }
 
     /// The event file being written.
@@ -134,7 +134,7 @@ impl EventWriter {
 
     fn write_event(&mut self, event: &Event) -> Result<(), TensorboardError> {
         let record = encode_record(&event.encode_to_vec());
-        self.out.write_all(&record).map_err(|source| TensorboardError::Write { path: self.path.clone(), source })
+        self.out.write_all(&record).map_err(|cause| TensorboardError::Write { path: self.path.clone(), cause })
     }
 }
 
@@ -142,17 +142,17 @@ impl EventWriter {
 /// [`Event`]. Unlike TensorBoard, which stops silently at the first bad or partial record (it may
 /// be still being written), a damaged or truncated file is an error here.
 pub fn read_event_file(path: &Path) -> Result<Vec<Event>, TensorboardError> {
-    let bytes = fs::read(path).map_err(|source| TensorboardError::Read { path: path.to_path_buf(), source })?;
+    let bytes = fs::read(path).map_err(|cause| TensorboardError::Read { path: path.to_path_buf(), cause })?;
     let records =
-        read_records(&bytes).map_err(|source| TensorboardError::Record { path: path.to_path_buf(), source })?;
+        read_records(&bytes).map_err(|cause| TensorboardError::Record { path: path.to_path_buf(), cause })?;
     records
         .iter()
         .enumerate()
         .map(|(index, data)| {
-            Event::decode(data.as_slice()).map_err(|source| TensorboardError::Decode {
+            Event::decode(data.as_slice()).map_err(|cause| TensorboardError::Decode {
                 path: path.to_path_buf(),
                 index,
-                source,
+                cause,
             })
         })
         .collect()
