@@ -7,19 +7,24 @@
 # GFLOP/s = samples/s × the model's FLOP per training sample (runner bench counts them), the same
 # model for all three. Prints a Markdown table. Takes ~5 minutes at the defaults; run it on a
 # quiet machine.
+# It measures the `profiling` build (the release profile with line tables, target/profiling/), so
+# that the binary the table is about is the one `perf record` can read; debug info does not change
+# the generated code (the release binary ships stripped only to be small).
 # Usage: scripts/bench-table.sh [BATCH ...]   (default: 1000 100)
-# Env: BENCH (default: ../shared/bench), REPS, STEPS, THREADS (as compare.sh; THREADS default 2)
+# Env: BENCH (default: ../shared/bench), REPS, STEPS, THREADS (as compare.sh; THREADS default 2),
+#      PROFILE (default profiling; `release` measures the shipped binary)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 BENCH="${BENCH:-../shared/bench}"
-export THREADS="${THREADS:-2}" STEPS="${STEPS:-30}" RUNNER="${RUNNER:-target/release/runner}"
+PROFILE="${PROFILE:-profiling}"
+export THREADS="${THREADS:-2}" STEPS="${STEPS:-30}" RUNNER="${RUNNER:-target/$PROFILE/runner}"
 export BENCH_HOME="${BENCH_HOME:-/tmp/ae-bench}"
 BATCHES=("$@"); [ ${#BATCHES[@]} -gt 0 ] || BATCHES=(1000 100)
 [[ -f "$BENCH/compare.sh" ]] || { echo "error: $BENCH/compare.sh not found (set BENCH=...)" >&2; exit 1; }
 command -v /usr/bin/time >/dev/null || { echo "error: GNU time (/usr/bin/time) is needed for peak memory" >&2; exit 1; }
-cargo build --release --quiet -p runner
-cargo build --release --quiet -p nn --example gemm_peak
+cargo build --profile "$PROFILE" --quiet -p runner
+cargo build --profile "$PROFILE" --quiet -p nn --example gemm_peak
 
 out="$(mktemp -d)"
 trap 'rm -rf -- "$out"' EXIT
@@ -32,7 +37,7 @@ peak() {  # command... -> max RSS in MB
     echo $(( $(tail -1 "$out/time") / 1024 ))
 }
 echo "--- peak memory and the matrix-product ceiling" >&2
-ceiling=$(target/release/examples/gemm_peak 1024 "$THREADS" | sed -n 's/^ *\([0-9.]*\) GFLOP\/s in all.*/\1/p')
+ceiling=$(target/"$PROFILE"/examples/gemm_peak 1024 "$THREADS" | sed -n 's/^ *\([0-9.]*\) GFLOP\/s in all.*/\1/p')
 mflop=$(RAYON_NUM_THREADS=$THREADS "$RUNNER" bench --architecture conv --batch-size 100 --steps 1 --format json |
     "$PY" -c 'import json,sys; print(json.load(sys.stdin)["mflop_per_sample"])')
 
