@@ -169,8 +169,10 @@ impl SweepDir {
         record.status = RunStatus::Pruned;
         record.error = Some(reason);
         record.finished_at = Some(now_rfc3339());
-        write_json(&dir.record(), &record)?;
+        // The state first: killed in between, the run is still paused, without its state, and
+        // the next rung decision marks it again.
         remove_state(&dir)?;
+        write_json(&dir.record(), &record)?;
         Ok(true)
     }
 
@@ -354,12 +356,13 @@ impl RunWriter {
         self.record.finished_at = Some(now_rfc3339());
         self.record.train_seconds = self.earlier_seconds + train_seconds;
         self.record.final_metrics = FinalMetrics::from_rows(&self.rows);
-        write_json(&self.dir.record(), &self.record)?;
         // A run that is done with never goes on: the state of its last pause (a search's
-        // promoted trial) has served its purpose.
+        // promoted trial) has served its purpose. Removed before the record says so, so that
+        // no final run keeps one (killed in between, the run is unfinished and restarts).
         if status.is_final() {
             remove_state(&self.dir)?;
         }
+        write_json(&self.dir.record(), &self.record)?;
         Ok(self.record)
     }
 }

@@ -16,6 +16,7 @@ use data::rng::{purpose, rng_for};
 use results::SweepDir;
 use search::{Outcome, Trial};
 use spec::{RunStatus, Search, Sweep};
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -91,6 +92,19 @@ pub fn outcome(store: &SweepDir, search: &Search, trial: &TrialRuns) -> Outcome 
     Outcome::Complete(values.iter().sum::<f64>() / values.len() as f64)
 }
 
+/// Which earlier trial a trial repeats: by its place in the history, or in this round.
+enum Repeat {
+    Earlier(usize),
+    Same(usize),
+}
+
+/// A trial's run ids, sorted: what makes two trials the same experiment.
+fn run_key(t: &TrialRuns) -> Vec<String> {
+    let mut ids: Vec<String> = t.runs.iter().map(|p| p.id.clone()).collect();
+    ids.sort();
+    ids
+}
+
 /// A trial of an earlier round as the rung decisions of later rounds see it.
 struct Entered {
     index: u64,
@@ -103,17 +117,22 @@ struct Entered {
 /// `[search.prune]`, a round trains its trials rung by rung: every alive trial's runs up to the
 /// rung's epoch (paused there, their state saved), then the rung's decision — the best ⌈m/η⌉ of
 /// the m trials of this and earlier rounds that reached the rung go on, the others are pruned —
-/// and the survivors to the last epoch.
+/// and the survivors to the last epoch. A trial with a run that diverged or failed before a rung
+/// did not reach it: it stops there and counts as failed, not pruned.
 pub fn run(sweep: &Sweep, search: &Search, jobs: &Jobs, datasets: &mut Datasets, opts: &Options<'_>) -> Result<Tally> {
     let spec = &search.spec;
     let (store, display, force) = (opts.store, opts.display, opts.force);
     let mut history: Vec<Trial> = Vec::new();
     let mut earlier: Vec<Entered> = Vec::new();
+    // The run ids of every trial that trained its own runs, and its place in `history`.
+    let mut first_seen: HashMap<Vec<String>, usize> = HashMap::new();
     let mut tally = Tally::default();
     let started = Instant::now();
+    // Time spent on the linear-probe baselines of each round's data and latent sizes: work for
+    // the reports, not the search's own bookkeeping.
+    let mut baseline_seconds = 0.0;
     for k in 0..spec.rounds() {
         let trials = round(search, k, &history, opts.data_dir, datasets)?;
-        let all: Vec<&Planned> = trials.iter().flat_map(|t| &t.runs).collect();
         display.line(&format!(
             "search {}: round {}/{}: trials {}–{}, {} runs ({} here)",
             sweep.name,
@@ -121,12 +140,37 @@ pub fn run(sweep: &Sweep, search: &Search, jobs: &Jobs, datasets: &mut Datasets,
             spec.rounds(),
             spec.round_trials(k).start,
             spec.round_trials(k).end - 1,
-            all.len(),
-            share(&all, opts.shard).len()
+            trials.iter().map(|t| t.runs.len()).sum::<usize>(),
+            share(&trials.iter().flat_map(|t| &t.runs).collect::<Vec<_>>(), opts.shard).len()
         ));
+        // A trial whose configuration an earlier trial had (likely with integers and choices)
+        // has that trial's runs, since run ids come from configurations: it is not trained or
+        // ranked again, and takes that trial's result.
+        let mut repeats: Vec<Option<Repeat>> = Vec::with_capacity(trials.len());
+        for (i, t) in trials.iter().enumerate() {
+            let key = run_key(t);
+            let repeat = match first_seen.get(&key) {
+                Some(&h) => Some(Repeat::Earlier(h)),
+                None => (0..i).find(|&j| repeats[j].is_none() && run_key(&trials[j]) == key).map(Repeat::Same),
+            };
+            if let Some(r) = &repeat {
+                let of = match *r {
+                    Repeat::Earlier(h) => history[h].index,
+                    Repeat::Same(j) => trials[j].index,
+                };
+                display.line(&format!(
+                    "search {}: trial {} repeats trial {of}'s configuration: it shares its runs and its result",
+                    sweep.name, t.index
+                ));
+            }
+            repeats.push(repeat);
+        }
+        let all: Vec<&Planned> = trials.iter().flat_map(|t| &t.runs).collect();
         if opts.baselines {
             let mine = share(&all, opts.shard);
+            let began = Instant::now();
             crate::baselines::ensure(store, &mine, datasets, display).context("storing the baselines")?;
+            baseline_seconds += began.elapsed().as_secs_f64();
         }
         let logdir = opts
             .tensorboard
@@ -134,12 +178,23 @@ pub fn run(sweep: &Sweep, search: &Search, jobs: &Jobs, datasets: &mut Datasets,
         // `train.epochs` is one for every run of a pruned search (validated).
         let epochs = all.first().map_or(0, |p| p.spec.config.train.epochs);
         let rungs = spec.prune.map_or_else(Vec::new, |p| p.rungs(epochs));
-        let mut alive: Vec<usize> = (0..trials.len()).collect();
+        let mut alive: Vec<usize> = (0..trials.len()).filter(|&i| repeats[i].is_none()).collect();
         let mut pruned: Vec<Option<(u64, Option<f64>)>> = vec![None; trials.len()];
+        // The stage at which a trial stopped because a run diverged or failed.
+        let mut stopped: Vec<Option<usize>> = vec![None; trials.len()];
         let stages = rungs.iter().map(|&r| Some(r)).chain([None]);
         for (stage, until) in stages.enumerate() {
+            // Nothing of this round left to train (every trial pruned, stopped or a repeat).
+            if alive.is_empty() {
+                break;
+            }
             let runs: Vec<&Planned> = alive.iter().flat_map(|&i| &trials[i].runs).collect();
-            let mine = share(&runs, opts.shard);
+            // Shared out by position among the stage's runs; after the first stage, runs that are
+            // done with (a promoted trial's, on a rerun) were counted there already.
+            let mine: Vec<&Planned> = share(&runs, opts.shard)
+                .into_iter()
+                .filter(|p| stage == 0 || !store.record(&p.id).is_some_and(|r| r.status.is_final()))
+                .collect();
             let ctx = Context {
                 sweep,
                 store,
@@ -161,6 +216,21 @@ pub fn run(sweep: &Sweep, search: &Search, jobs: &Jobs, datasets: &mut Datasets,
             wait_for(store, &runs, opts.wait, display, &at, |r| {
                 r.status.is_final() || (r.status == RunStatus::Paused && r.epochs_completed >= rung as u64)
             })?;
+            for &i in &alive {
+                let ended = trials[i].runs.iter().find(|p| {
+                    store.record(&p.id).is_some_and(|r| matches!(r.status, RunStatus::Diverged | RunStatus::Failed))
+                });
+                if let Some(p) = ended {
+                    stopped[i] = Some(stage);
+                    // Its other runs go no further either.
+                    let reason = format!(
+                        "stopped after epoch {rung}: run {} of trial {} did not reach it",
+                        p.id, trials[i].index
+                    );
+                    tally.pruned += prune_runs(store, display, &trials[i].runs, &reason)?;
+                }
+            }
+            alive.retain(|&i| stopped[i].is_none());
 
             // The rung's decision: this round's alive trials and the earlier rounds' trials that
             // entered this rung, ranked by their mean metric at exactly this epoch.
@@ -191,12 +261,7 @@ pub fn run(sweep: &Sweep, search: &Search, jobs: &Jobs, datasets: &mut Datasets,
                     entrants.len(),
                     stage + 1
                 );
-                tally.pruned += prune_runs(
-                    store,
-                    display,
-                    &share(&trials[i].runs.iter().collect::<Vec<_>>(), opts.shard),
-                    &reason,
-                )?;
+                tally.pruned += prune_runs(store, display, &trials[i].runs, &reason)?;
             }
             dropped.sort_unstable();
             alive.retain(|&i| pruned[i].is_none());
@@ -210,28 +275,42 @@ pub fn run(sweep: &Sweep, search: &Search, jobs: &Jobs, datasets: &mut Datasets,
                 if dropped.is_empty() { "none".to_string() } else { list(&dropped) },
             ));
         }
+        let mut outcomes: Vec<Outcome> = Vec::with_capacity(trials.len());
         for (i, t) in trials.iter().enumerate() {
-            let outcome = match pruned[i] {
-                Some((rung, value)) => Outcome::Pruned { rung, value },
-                None => outcome(store, search, t),
+            let outcome = match (&repeats[i], pruned[i]) {
+                (Some(Repeat::Earlier(h)), _) => history[*h].outcome,
+                (Some(Repeat::Same(j)), _) => outcomes[*j],
+                (None, Some((rung, value))) => Outcome::Pruned { rung, value },
+                (None, None) => outcome(store, search, t),
             };
+            outcomes.push(outcome);
+            if repeats[i].is_none() {
+                first_seen.insert(run_key(t), history.len());
+            }
             history.push(Trial { index: t.index, values: t.values.clone(), outcome });
-            let entered = pruned[i].map_or(rungs.len(), |(rung, _)| rung as usize + 1);
-            earlier.push(Entered {
-                index: t.index,
-                runs: t.runs.iter().map(|p| p.id.clone()).collect(),
-                rungs: entered,
-            });
+            // A repeat has no runs of its own: it never competes at a rung, nor counts twice.
+            let (runs, entered) = match (&repeats[i], pruned[i], stopped[i]) {
+                (Some(_), _, _) => (Vec::new(), 0),
+                (None, Some((rung, _)), _) => (t.runs.iter().map(|p| p.id.clone()).collect(), rung as usize + 1),
+                (None, None, Some(stage)) => (t.runs.iter().map(|p| p.id.clone()).collect(), stage),
+                (None, None, None) => (t.runs.iter().map(|p| p.id.clone()).collect(), rungs.len()),
+            };
+            earlier.push(Entered { index: t.index, runs, rungs: entered });
         }
     }
+    // The search's own share of the wall time: what is left after training (the runs' time, as
+    // many at once as there are jobs) and the baselines: proposals, planning, reading results
+    // back, rung decisions, waiting for other shards.
     let wall = started.elapsed().as_secs_f64();
-    let outside = (wall - tally.train_seconds / jobs.len() as f64).max(0.0);
+    let training = tally.train_seconds / jobs.len() as f64;
+    let own = (wall - training - baseline_seconds).max(0.0);
     display.line(&format!(
-        "search {}: {} trials in {} rounds, {wall:.1} s, {outside:.1} s of it ({:.1}%) outside training",
+        "search {}: {} trials in {} rounds, {wall:.1} s: training {training:.1} s, baselines {baseline_seconds:.1} s, \
+         the search's own bookkeeping {own:.1} s ({:.1}%)",
         sweep.name,
         spec.trials,
         spec.rounds(),
-        100.0 * outside / wall.max(1e-9)
+        100.0 * own / wall.max(1e-9)
     ));
     if spec.prune.is_some() {
         let (spent, full) = epoch_budget(store, &earlier);
@@ -246,7 +325,7 @@ pub fn run(sweep: &Sweep, search: &Search, jobs: &Jobs, datasets: &mut Datasets,
 
 /// This process's share of `runs`: by position, `i mod N = I` for shard I/N.
 fn share<'p>(runs: &[&'p Planned], shard: Option<(usize, usize)>) -> Vec<&'p Planned> {
-    runs.iter().enumerate().filter(|(i, _)| shard.is_none_or(|(s, n)| i % n == s)).map(|(_, p)| *p).collect()
+    crate::plan::share(runs.iter().copied(), shard).into_iter().map(|(_, p)| p).collect()
 }
 
 /// The mean of the search's metric over a trial's runs at epoch `epoch` of the whole model; none
@@ -289,12 +368,22 @@ fn rank(entrants: &[(u64, Option<f64>, Option<usize>)], goal: search::Goal) -> V
     order
 }
 
-/// Records this process's paused runs of a trial that was not promoted as `pruned`; how many.
-fn prune_runs(store: &SweepDir, display: &Display, runs: &[&Planned], reason: &str) -> Result<usize> {
+/// Records the paused runs of a trial that was not promoted as `pruned`; how many this process
+/// marked. Every shard makes the same decision and tries every run, so a run whose lock another
+/// shard holds for a moment (to mark it, or to see that it is at the rung) is marked by one of
+/// them; marking is idempotent.
+fn prune_runs(store: &SweepDir, display: &Display, runs: &[Planned], reason: &str) -> Result<usize> {
     let mut n = 0;
     for p in runs {
-        // Held by another process: it trains the run (a shard of another count), and prunes it.
-        let Some(lock) = store.lock_run(&p.id)? else { continue };
+        let mut lock = store.lock_run(&p.id)?;
+        for _ in 0..20 {
+            if lock.is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+            lock = store.lock_run(&p.id)?;
+        }
+        let Some(lock) = lock else { continue };
         if store.mark_pruned(&p.id, &lock, reason.to_string())? {
             display.line(&format!("{} {}: {reason}", p.id, p.spec.label()));
             display.skip_run();

@@ -183,10 +183,13 @@ fn process(p: &Planned, ctx: &Context<'_>, slot: &Slot<'_>) -> Result<Tally> {
             return Ok(t);
         }
         Some(status @ (RunStatus::Paused | RunStatus::Pruned)) if reached && !ctx.force => {
-            t.skipped += 1;
             let epochs = record.as_ref().map_or(0, |r| r.epochs_completed);
-            // Not counted as done: a paused run's rung decides its fate.
             display.line(&format!("{} {}: {status} after epoch {epochs} before, skipped", p.id, p.spec.label()));
+            // A pruned run is done with; a paused one is not counted yet: its rung decides.
+            if status == RunStatus::Pruned {
+                t.skipped += 1;
+                display.skip_run();
+            }
             return Ok(t);
         }
         _ => {}
@@ -236,12 +239,12 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
             (trials.iter().flat_map(|t| t.runs.iter().map(Planned::clone)).collect(), trials)
         }
     };
-    let mine: Vec<&Planned> =
-        planned.iter().enumerate().filter(|(i, _)| shard.is_none_or(|(s, n)| i % n == s)).map(|(_, p)| p).collect();
+    let numbered = crate::plan::share(&planned, shard);
+    let mine: Vec<&Planned> = numbered.iter().map(|&(_, p)| p).collect();
     let jobs = Jobs::resolve(&args.jobs, args.threads.threads, &mine)?;
 
     if args.dry_run {
-        print_plan(&sweep, &planned, &mine, &store, shard);
+        print_plan(&sweep, planned.len(), &numbered, &store, shard);
         if let Some(search) = &sweep.search {
             let rounds = search.spec.rounds();
             println!(
@@ -534,12 +537,18 @@ impl train::Observer for Observer<'_> {
     }
 }
 
-fn print_plan(sweep: &Sweep, planned: &[Planned], mine: &[&Planned], store: &SweepDir, shard: Option<(usize, usize)>) {
+/// The runs of this process (with their index among all `total`), their ids and status.
+fn print_plan(
+    sweep: &Sweep,
+    total: usize,
+    mine: &[(usize, &Planned)],
+    store: &SweepDir,
+    shard: Option<(usize, usize)>,
+) {
     println!("sweep {} ({}): {}", sweep.name, sweep.file.display(), sweep.description);
     println!("{:>5}  {:<12}  {:<10}  run", "index", "id", "status");
-    for p in mine {
+    for (index, p) in mine {
         let status = store.record(&p.id).map_or("new".to_string(), |r| r.status.to_string());
-        let index = planned.iter().position(|q| std::ptr::eq(q, *p)).unwrap_or(p.spec.index);
         println!("{index:>5}  {:<12}  {:<10}  {}", p.id, status, p.spec.label());
     }
     let varying = if sweep.varying_keys.is_empty() { "nothing".to_string() } else { sweep.varying_keys.join(", ") };
@@ -549,7 +558,7 @@ fn print_plan(sweep: &Sweep, planned: &[Planned], mine: &[&Planned], store: &Swe
         String::new()
     };
     match shard {
-        Some((i, n)) => println!("{} of {} runs in shard {i}/{n} (varying: {varying}{dup})", mine.len(), planned.len()),
-        None => println!("{} runs (varying: {varying}{dup})", planned.len()),
+        Some((i, n)) => println!("{} of {total} runs in shard {i}/{n} (varying: {varying}{dup})", mine.len()),
+        None => println!("{total} runs (varying: {varying}{dup})"),
     }
 }

@@ -274,3 +274,58 @@ fn a_pruned_search_killed_at_any_point_and_rerun_or_split_over_shards_ends_as_on
     assert_eq!(statuses(&tmp.path().join("three/cut")), fresh);
     run(tmp.path(), &["compare", "fresh/cut", "three/cut"]).success().stdout_has("16 runs identical (bit-exact");
 }
+
+#[test]
+fn a_trial_that_diverges_before_a_rung_stops_there_and_a_repeated_configuration_shares_its_runs() {
+    // Two learning rates for six trials: trials repeat each other's configuration (and so their
+    // run ids), and SGD at 1e30 diverges in its first epoch, before the first rung.
+    let text = sweep_text(
+        "div",
+        4,
+        r#"optimizer = "sgd"
+[sweep]
+"train.seed" = [0, 1]
+[search]
+method = "random"
+trials = 6
+seed = 3
+metric = "test_bce"
+batch = 3
+[search.space]
+"train.learning_rate" = { choice = [1e-3, 1e30] }
+[search.prune]
+min_epochs = 1
+eta = 3
+"#,
+    );
+    let tmp = tempdir();
+    write(tmp.path(), "s.toml", &text);
+    let out = run(tmp.path(), &["sweep", "s.toml", "--results-dir", "r", "--progress", "plain", "--jobs", "1"]);
+    // A diverged run makes the sweep's exit code 1, as in a grid.
+    out.failure();
+    let sweep_dir = tmp.path().join("r/div");
+    let runs = statuses(&sweep_dir);
+    // One folder per configuration and seed: the repeats trained nothing of their own.
+    assert_eq!(runs.len(), 4, "{runs:?}");
+    assert!(out.stderr.matches("repeats trial").count() == 4, "{}", out.stderr);
+    let rate = |id: &str| {
+        let config = std::fs::read_to_string(sweep_dir.join("runs").join(id).join("config.toml")).unwrap();
+        let t: toml::Table = toml::from_str(&config).unwrap();
+        t["train"]["learning_rate"].as_float().unwrap()
+    };
+    for (id, status, epochs) in &runs {
+        if rate(id) > 1.0 {
+            // Not ranked at the rung and not recorded as pruned: it never reached it.
+            assert_eq!((status.as_str(), *epochs), ("diverged", 0), "{id}");
+        } else {
+            // The healthy configuration is alone at every rung, so it goes on to the end.
+            assert_eq!((status.as_str(), *epochs), ("completed", 4), "{id}");
+            assert!(!sweep_dir.join("runs").join(id).join("state.safetensors").exists());
+        }
+    }
+    out.stderr_has("round 1, rung 1 (epoch 1): 1 trials compared, the best 1 go on");
+    // A rerun changes nothing.
+    let again = run(tmp.path(), &["sweep", "s.toml", "--results-dir", "r", "--progress", "none"]);
+    again.failure();
+    assert_eq!(statuses(&sweep_dir), runs);
+}
