@@ -21,6 +21,8 @@ const VALUE: &str = "_value";
 pub struct TableOptions {
     /// The metric that leads the table and whose best value is marked.
     pub metric: Metric,
+    /// `metric` was asked for; otherwise a search's table leads with the search's own metric.
+    pub metric_given: bool,
     /// Row keys (columns); empty: the keys that vary in each sweep.
     pub group_by: Vec<&'static str>,
     /// For each value of the group keys, only the best configuration over the other varying keys
@@ -32,14 +34,21 @@ pub struct TableOptions {
 
 impl Default for TableOptions {
     fn default() -> Self {
-        Self { metric: Metric::TestBce, group_by: Vec::new(), best: false, sort: None }
+        Self { metric: Metric::TestBce, metric_given: false, group_by: Vec::new(), best: false, sort: None }
     }
 }
 
 impl TableOptions {
     /// Checks the metric and the group keys (column names or sweep paths) before anything is read.
-    pub fn new(metric: &str, group_by: &[String], best: bool, sort: Option<&str>) -> Result<Self, ReportError> {
-        let metric = Metric::parse(metric)?;
+    /// Without a metric, tables lead with `test_bce`, a search's with the metric it optimised.
+    pub fn new(
+        metric: Option<&str>,
+        group_by: &[String],
+        best: bool,
+        sort: Option<&str>,
+    ) -> Result<Self, ReportError> {
+        let metric_given = metric.is_some();
+        let metric = metric.map_or(Ok(Metric::TestBce), Metric::parse)?;
         let mut keys: Vec<&'static str> = Vec::new();
         for k in group_by {
             let k = resolve_key(k, "--group-by")?;
@@ -47,7 +56,7 @@ impl TableOptions {
                 keys.push(k);
             }
         }
-        Ok(Self { metric, group_by: keys, best, sort: sort.map(str::to_string) })
+        Ok(Self { metric, metric_given, group_by: keys, best, sort: sort.map(str::to_string) })
     }
 }
 
@@ -229,6 +238,20 @@ pub fn varying_keys(sweep: &SweepResults) -> Result<Vec<&'static str>, ReportErr
 /// The run rows' column of a search's trial index.
 pub(crate) const TRIAL: &str = "trial";
 
+/// A search's row keys: the trial index, then the columns of the searched keys (a trial's runs
+/// differ only in the grid it is replicated over: seeds, variants).
+fn trial_keys(sweep: &SweepResults) -> Vec<&'static str> {
+    let mut keys = vec![TRIAL];
+    for k in sweep.search.iter().flat_map(|s| &s.space) {
+        if let Ok(column) = resolve_key(&k.key, "search.json") {
+            if !keys.contains(&column) && sweep.runs.column(column).is_ok() {
+                keys.push(column);
+            }
+        }
+    }
+    keys
+}
+
 /// Whether the sweep's runs are the trials of a search: it has a `search.json` and its run rows
 /// a trial index.
 pub(crate) fn is_search(sweep: &SweepResults) -> bool {
@@ -244,7 +267,7 @@ pub fn table(sweep: &SweepResults, opts: &TableOptions) -> Result<SweepTable, Re
     let ranked_trials = opts.group_by.is_empty() && !opts.best && is_search(sweep);
     // `--best` alone: the single best configuration of the sweep.
     let group: Vec<&'static str> = if ranked_trials {
-        std::iter::once(TRIAL).chain(varying.iter().copied()).collect()
+        trial_keys(sweep)
     } else if opts.group_by.is_empty() && !opts.best {
         varying.clone()
     } else {
@@ -254,7 +277,10 @@ pub fn table(sweep: &SweepResults, opts: &TableOptions) -> Result<SweepTable, Re
     if opts.best {
         keys.extend(varying.iter().filter(|k| !group.contains(k)));
     }
-    let metric = opts.metric;
+    let metric = match &sweep.search {
+        Some(search) if ranked_trials && !opts.metric_given => Metric::parse(&search.metric).unwrap_or(opts.metric),
+        _ => opts.metric,
+    };
     let metrics = shown_metrics(metric);
     let key_names: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
 
@@ -328,7 +354,9 @@ pub fn table(sweep: &SweepResults, opts: &TableOptions) -> Result<SweepTable, Re
             best: false,
         });
     }
-    mark_best(&mut rows, metric);
+    // A search's trial has a value only when every one of its runs completed, as the search
+    // scores it: a trial with a seed that diverged or was cut short is not the best.
+    mark_best(&mut rows, metric, |r| !ranked_trials || r.completed == r.runs);
 
     let mut notes = Vec::new();
     if sweep.counts.runs == 0 {
@@ -388,7 +416,9 @@ fn sort_order(
 ) -> Result<Vec<(Expr, bool, bool)>, ReportError> {
     let mut order: Vec<(Expr, bool, bool)> = Vec::new();
     if let (true, None, Some(lead)) = (ranked_trials, &opts.sort, metrics.first()) {
-        order.push((col(mean_col(*lead)), lead.higher_is_better(), true));
+        let whole = col("completed").eq(col("runs"));
+        let value = when(whole).then(col(mean_col(*lead))).otherwise(lit(NULL).cast(DataType::Float64));
+        order.push((value, lead.higher_is_better(), true));
         order.push((col("epochs_trained"), true, true));
     }
     if let Some(given) = &opts.sort {
@@ -605,13 +635,14 @@ pub(crate) fn value(v: AnyValue<'_>) -> Value {
     }
 }
 
-/// Marks the rows with the best mean of the leading metric (all of them, in a tie).
-fn mark_best(rows: &mut [TableRow], metric: Metric) {
-    let means = rows.iter().filter_map(|r| r.metrics.first().and_then(|s| s.mean));
+/// Marks the `eligible` rows with the best mean of the leading metric (all of them, in a tie).
+fn mark_best(rows: &mut [TableRow], metric: Metric, eligible: impl Fn(&TableRow) -> bool) {
+    let lead = |r: &TableRow| r.metrics.first().and_then(|s| s.mean).filter(|_| eligible(r));
+    let means = rows.iter().filter_map(lead);
     let best = if metric.higher_is_better() { means.reduce(f64::max) } else { means.reduce(f64::min) };
     if let Some(best) = best {
         for r in rows {
-            r.best = r.metrics.first().and_then(|s| s.mean) == Some(best);
+            r.best = lead(r) == Some(best);
         }
     }
 }

@@ -34,12 +34,12 @@ fn default_table_for_a_terminal() {
 
 #[test]
 fn best_configuration_per_latent_size_as_markdown() {
-    let options = TableOptions::new("test_psnr", &["model.latent_dim".to_string()], true, None).unwrap();
+    let options = TableOptions::new(Some("test_psnr"), &["model.latent_dim".to_string()], true, None).unwrap();
     insta::assert_snapshot!(render(&tables(&options), Format::Markdown));
 }
 
 #[test]
 fn variants_compared_over_latent_sizes_as_csv() {
-    let options = TableOptions::new("test_mse", &["variant".to_string()], false, None).unwrap();
+    let options = TableOptions::new(Some("test_mse"), &["variant".to_string()], false, None).unwrap();
     insta::assert_snapshot!(render(&tables(&options), Format::Csv));
 }

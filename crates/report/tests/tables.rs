@@ -19,7 +19,7 @@ fn fixture() -> SweepResults {
 
 fn options(metric: &str, group_by: &[&str], best: bool, sort: Option<&str>) -> TableOptions {
     let group_by: Vec<String> = group_by.iter().map(|s| s.to_string()).collect();
-    TableOptions::new(metric, &group_by, best, sort).unwrap()
+    TableOptions::new(Some(metric), &group_by, best, sort).unwrap()
 }
 
 fn row<'a>(t: &'a SweepTable, keys: &[Value]) -> &'a TableRow {
@@ -280,12 +280,12 @@ fn copies_of_a_sweep_are_merged_preferring_completed_then_newest() {
 
 #[test]
 fn group_keys_and_metrics_are_checked_before_reading() {
-    let e = TableOptions::new("test_ssim", &[], false, None).unwrap_err().to_string();
+    let e = TableOptions::new(Some("test_ssim"), &[], false, None).unwrap_err().to_string();
     assert!(e.contains("--metric test_ssim") && e.contains("allowed: test_bce"), "{e}");
-    let e = TableOptions::new("test_bce", &["model.size".to_string()], false, None).unwrap_err().to_string();
+    let e = TableOptions::new(Some("test_bce"), &["model.size".to_string()], false, None).unwrap_err().to_string();
     assert!(e.contains("--group-by model.size") && e.contains("latent_dim"), "{e}");
     let o =
-        TableOptions::new("test_bce", &["noise.kind".into(), "noise_kind".into(), "train.seed".into()], false, None)
+        TableOptions::new(Some("test_bce"), &["noise.kind".into(), "noise_kind".into(), "train.seed".into()], false, None)
             .unwrap();
     assert_eq!(o.group_by, ["noise_kind", "seed"]);
 }
@@ -460,4 +460,34 @@ fn a_grid_table_shows_a_pruned_column_only_when_something_was_pruned() {
     assert!(!t.ranked_trials);
     let rendered = render(std::slice::from_ref(&t), Format::Table);
     assert!(!rendered.contains("pruned") && !rendered.contains("epochs_trained"), "{rendered}");
+}
+
+#[test]
+fn a_search_over_variants_has_one_row_per_trial_led_by_its_own_metric_and_a_trial_with_a_failed_run_is_not_best() {
+    // The fixture as a search of the latent size alone, optimising test_mse, each trial trained
+    // for both variants and both seeds: trial 0 is latent 2 (4 completed runs), trial 1 latent 32
+    // (3 runs: one completed ae, one completed and one diverged dae).
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = dir.path().join("fixture");
+    copy_tree(&fixture_sweep(), &sweep);
+    let search = r#"{"method": "tpe", "metric": "test_mse", "goal": "minimize",
+                     "space": [{"key": "model.latent_dim", "log": true}]}"#;
+    std::fs::write(sweep.join(report::search::SEARCH_FILE), search).unwrap();
+    let mut s = load(&[dir.path().to_path_buf()]).unwrap().remove(0);
+    let latent = s.runs.column("latent_dim").unwrap().u64().unwrap().clone();
+    let trial: Vec<Option<u64>> = latent.iter().map(|l| l.map(|l| u64::from(l != 2))).collect();
+    s.runs.with_column(polars::prelude::Column::new("trial".into(), trial)).unwrap();
+
+    let t = table(&s, &TableOptions::default()).unwrap();
+    assert!(t.ranked_trials);
+    assert_eq!(t.keys, ["trial", "latent_dim"], "the variants are aggregated within a trial, as the search does");
+    assert_eq!(t.metric.name(), "test_mse", "led by the search's metric");
+    assert_eq!(t.rows.len(), 2);
+    let (first, second) = (&t.rows[0], &t.rows[1]);
+    assert_eq!((first.keys[0].clone(), first.runs, first.completed), (Value::Int(0), 4, 4));
+    assert_eq!((second.keys[0].clone(), second.runs, second.completed, second.diverged), (Value::Int(1), 3, 2, 1));
+    assert!(first.best && !second.best, "a trial with a diverged run has no value for the search");
+    // Asked for, another metric leads.
+    let by_bce = table(&s, &options("test_bce", &[], false, None)).unwrap();
+    assert_eq!(by_bce.metric.name(), "test_bce");
 }

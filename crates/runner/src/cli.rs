@@ -208,9 +208,10 @@ pub enum Progress {
 pub struct ReportArgs {
     /// Results or sweep directories (searched recursively) [default: results]
     pub paths: Vec<PathBuf>,
-    /// The metric that leads the table and is marked best
-    #[arg(long, default_value = "test_bce")]
-    pub metric: String,
+    /// The metric that leads the table and is marked best [default: test_bce; a search's table:
+    /// the metric it optimised]
+    #[arg(long)]
+    pub metric: Option<String>,
     /// Group rows by these keys instead of all varying keys (comma-separated, e.g. variant)
     #[arg(long, value_delimiter = ',')]
     pub group_by: Vec<String>,

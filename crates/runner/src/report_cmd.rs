@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 pub fn run(args: ReportArgs) -> Result<ExitCode> {
     // Options first: a typo is reported before anything is read.
-    let options = TableOptions::new(&args.metric, &args.group_by, args.best, args.sort.as_deref())?;
+    let options = TableOptions::new(args.metric.as_deref(), &args.group_by, args.best, args.sort.as_deref())?;
     let paths = if args.paths.is_empty() { vec![PathBuf::from("results")] } else { args.paths.clone() };
     let mut sweeps = report::load(&paths)?;
     if let Some(name) = &args.sweep {
