@@ -1,7 +1,7 @@
 //! The `[data]` section: which dataset, and how much of it. The keys a user writes, their
 //! resolution, and the resolved [`DataConfig`] (which is also its own `config.toml` form).
 
-use crate::resolve::Problems;
+use crate::problems::Problems;
 use crate::value::AtLeastOne;
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -14,6 +14,7 @@ pub mod layout;
 pub mod metrics;
 pub mod model;
 pub mod noise;
+pub mod problems;
 pub mod resolve;
 pub mod search;
 pub mod sweep;

@@ -6,7 +6,7 @@
 //! keys) and of [`Kind`] (its settings), its keys in [`ModelKeys`] and [`KindColumns`], and the arms
 //! the compiler then asks for (`resolve`, `columns`, `from_columns`).
 
-use crate::resolve::Problems;
+use crate::problems::Problems;
 use crate::value::{AtLeastOne, OpenUnit, Positive};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

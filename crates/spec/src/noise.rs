@@ -6,7 +6,7 @@
 //! new kind that is not named everywhere does not compile, and the sweep files, `config.toml` and
 //! `runner reconstruct --noise` all parse names through [`NoiseKind::parse`].
 
-use crate::resolve::Problems;
+use crate::problems::Problems;
 use crate::value::Finite;
 use serde::de::{self, Deserializer};
 use serde::ser::{SerializeStruct, Serializer};

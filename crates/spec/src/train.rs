@@ -4,7 +4,7 @@
 //! its `config.toml` form.
 
 use crate::model::{KindName, ModelConfig};
-use crate::resolve::Problems;
+use crate::problems::Problems;
 use crate::value::{AtLeastOne, Count, Momentum, Positive};
 use serde::{Deserialize, Serialize};
 use std::fmt;
