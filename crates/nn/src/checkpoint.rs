@@ -6,7 +6,8 @@
 
 use crate::device::Device;
 use crate::error::NnError;
-use crate::model::{Architecture, CpuModel, Head, Model, ModelSpec};
+use crate::model::{Architecture, CpuModel, Head, ModelSpec};
+use crate::on_device::Model;
 use dfdx::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

@@ -24,6 +24,7 @@ pub mod generic;
 pub mod kernel;
 pub mod kind;
 pub mod model;
+pub mod on_device;
 pub mod op;
 pub mod scalar;
 #[cfg(test)]
@@ -33,7 +34,8 @@ pub mod train;
 pub use device::{cuda_compiled, Device, DeviceInfo};
 pub use error::NnError;
 pub use kind::Objective;
-pub use model::{Architecture, CpuModel, EvalSums, Head, Model, ModelSpec, ParamValues, SummaryRow, IMAGE_LEN};
+pub use model::{Architecture, CpuModel, Head, ModelSpec, ParamValues, SummaryRow, IMAGE_LEN};
+pub use on_device::{EvalSums, Model};
 pub use op::loss::LossKind;
 pub use train::optim::OptimizerKind;
 pub use train::{StepLoss, Trainer};

@@ -18,9 +18,10 @@
 use crate::error::NnError;
 use crate::kind::{check_weight, deterministic, Objective, Taped, Terms};
 use crate::model::{
-    Architecture, Codes, ConvAutoEncoder, CpuModel, DenseAutoEncoder, DenseLayer, Head, Images, Model, ModelSpec,
+    Architecture, Codes, ConvAutoEncoder, CpuModel, DenseAutoEncoder, DenseLayer, Head, Images, ModelSpec,
     IMAGE_LEN,
 };
+use crate::on_device::Model;
 use crate::op::loss::LossKind;
 use crate::op::penalty::{contractive_sigmoid, squared_norm_mean};
 use crate::op::Activation;

@@ -11,7 +11,8 @@ pub mod sparse;
 pub mod vae;
 
 use crate::error::NnError;
-use crate::model::{CpuModel, Head, Images, Model};
+use crate::model::{CpuModel, Head, Images};
+use crate::on_device::Model;
 use crate::op::loss::LossKind;
 use dfdx::prelude::*;
 

@@ -4,7 +4,8 @@
 
 use crate::error::NnError;
 use crate::kind::{check_weight, deterministic, Objective, Taped, Terms};
-use crate::model::{CpuModel, Head, Images, Model};
+use crate::model::{CpuModel, Head, Images};
+use crate::on_device::Model;
 use crate::op::loss::LossKind;
 use crate::op::penalty::{kl_sparsity, l1_mean};
 use dfdx::prelude::*;

@@ -7,7 +7,8 @@
 
 use crate::error::NnError;
 use crate::kind::{Objective, Taped, Terms};
-use crate::model::{CpuModel, Head, Images, Model, EVAL_CHUNK, IMAGE_LEN};
+use crate::model::{CpuModel, Head, Images, IMAGE_LEN};
+use crate::on_device::{Model, EVAL_CHUNK};
 use crate::op::add_scaled;
 use crate::op::loss::LossKind;
 use dfdx::prelude::*;

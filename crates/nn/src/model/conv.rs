@@ -6,7 +6,6 @@ use crate::kernel::layer::LayerShape;
 use crate::kernel::{Geometry, Padding};
 use crate::model::dense::DenseLayer;
 use crate::model::param::Param;
-use crate::model::summary::LayerRef;
 use crate::model::{Codes, Head, Images, IMAGE_LEN};
 use crate::op::stack::ConvStack;
 use crate::op::Activation;
@@ -206,5 +205,23 @@ impl ConvAutoEncoder {
         v.extend(self.deconv3.params_mut());
         v.extend(self.deconv4.params_mut());
         v
+    }
+}
+
+/// A layer of a model as the summary and the parameter lists walk them.
+pub(crate) enum LayerRef<'a> {
+    Conv(&'a ConvLayer),
+    Dense(&'a DenseLayer),
+    Flatten(usize),
+    Reshape(usize, usize, usize),
+}
+
+impl<'a> LayerRef<'a> {
+    pub(crate) fn params(&self) -> Vec<&'a Param> {
+        match self {
+            LayerRef::Conv(c) => c.params().to_vec(),
+            LayerRef::Dense(d) => d.params().to_vec(),
+            _ => Vec::new(),
+        }
     }
 }

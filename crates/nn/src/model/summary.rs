@@ -1,7 +1,6 @@
 //! A Keras-`summary()`-like description of a model: layers, output shapes, parameter counts.
 
-use crate::model::conv::ConvLayer;
-use crate::model::dense::DenseLayer;
+use crate::model::conv::LayerRef;
 use crate::model::param::Param;
 use crate::op::Activation;
 
@@ -14,22 +13,7 @@ pub struct SummaryRow {
     pub params: usize,
 }
 
-pub(crate) enum LayerRef<'a> {
-    Conv(&'a ConvLayer),
-    Dense(&'a DenseLayer),
-    Flatten(usize),
-    Reshape(usize, usize, usize),
-}
-
 impl<'a> LayerRef<'a> {
-    pub(crate) fn params(&self) -> Vec<&'a Param> {
-        match self {
-            LayerRef::Conv(c) => c.params().to_vec(),
-            LayerRef::Dense(d) => d.params().to_vec(),
-            _ => Vec::new(),
-        }
-    }
-
     pub(crate) fn summary(&self) -> SummaryRow {
         let layer_name = |p: &Param| p.name.trim_end_matches(".kernel").to_string();
         match self {

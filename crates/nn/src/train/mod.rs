@@ -1,7 +1,7 @@
 //! Training a model on batches given as plain slices, so that callers never handle dfdx types:
 //! one step (forward, loss, backward, update) of any kind's [`Objective`], a stacked model's
 //! layer-wise pre-training step, gradients alone, and the trainer's whole state in a file
-//! ([`state`]). Inference is on the model itself ([`crate::model::infer`]).
+//! ([`state`]). Inference is on the model itself ([`crate::on_device::infer`]).
 //!
 //! On [`Device::Cpu`] a step runs the objective's ops and [`optim::Optimizer`]; on the other
 //! devices the device-generic step ([`crate::generic`]), which trains the reconstruction alone.
@@ -12,7 +12,8 @@ pub mod state;
 use crate::device::{Device, DeviceOptimizer};
 use crate::error::NnError;
 use crate::kind::{Objective, Reconstruction};
-use crate::model::{Backend, CpuModel, Model, IMAGE_LEN};
+use crate::model::{CpuModel, IMAGE_LEN};
+use crate::on_device::{Backend, Model};
 use crate::op::loss::{mse_mean, LossKind};
 use dfdx::prelude::*;
 use optim::{Optimizer, OptimizerKind};

@@ -16,7 +16,8 @@
 
 use crate::checkpoint::{load_weights, model_metadata, read_f32, serialize, spec_from_metadata};
 use crate::error::NnError;
-use crate::model::{Backend, CpuModel, ModelSpec};
+use crate::model::{CpuModel, ModelSpec};
+use crate::on_device::Backend;
 use crate::train::optim::{MomentState, Optimizer};
 use crate::train::{pretrain_shapes, Trainer, Updates};
 use safetensors::SafeTensors;

@@ -6,7 +6,8 @@
 //! [`crate::model::DenseAutoEncoder::forward_depth`]); every other caller passes `None`.
 
 use crate::error::NnError;
-use crate::model::{Backend, Codes, CpuModel, Images, Model, IMAGE_LEN};
+use crate::model::{Codes, CpuModel, Images, IMAGE_LEN};
+use crate::on_device::{Backend, Model};
 use crate::scalar::{bce_with_logits, sigmoid};
 use dfdx::prelude::*;
 
