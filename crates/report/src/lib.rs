@@ -10,15 +10,18 @@
 //! (as inline SVG) and the runs' pictures on one self-contained page; [`search`] reads a search's
 //! `search.json` and draws its trials.
 
+mod chart;
 pub mod columns;
 mod draw;
 pub mod error;
+mod format;
 pub mod html;
 pub mod latent;
 pub mod load;
 pub mod plot;
 pub mod render;
 pub mod search;
+pub mod search_file;
 pub mod table;
 
 pub use columns::{resolve_key, run_columns, Metric, Role};
@@ -28,5 +31,5 @@ pub use latent::{latent_plots, read_latent, LatentPoints};
 pub use load::{find_sweep_dirs, load, select_sweep, RunCounts, Source, SweepResults, SweepSource};
 pub use plot::{plots, PlotOptions};
 pub use render::{render, Format};
-pub use search::{read_search, Goal, Search, SearchKey};
+pub use search_file::{read_search, Goal, Search, SearchKey};
 pub use table::{table, varying_keys, Stat, SweepTable, TableOptions, TableRow, Value};

@@ -65,7 +65,7 @@ pub struct SweepResults {
     pub baselines: Vec<Baseline>,
     /// The sweep's `search.json` when its runs are the trials of a search (the first directory's
     /// that has one).
-    pub search: Option<crate::search::Search>,
+    pub search: Option<crate::search_file::Search>,
 }
 
 /// The column that remembers which directory a row came from while copies of a run are merged.
@@ -199,7 +199,7 @@ fn load_sweep(name: &str, dirs: &[PathBuf]) -> Result<SweepResults, ReportError>
     }
     let mut search = None;
     for dir in dirs {
-        if let Some(s) = crate::search::read_search(dir)? {
+        if let Some(s) = crate::search_file::read_search(dir)? {
             search = Some(s);
             break;
         }

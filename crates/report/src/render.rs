@@ -5,6 +5,7 @@
 //! Markdown tables, two columns in CSV and JSON.
 
 use crate::columns::Metric;
+use crate::format::mean_and_spread;
 use crate::table::{Stat, SweepTable, TableRow, Value, PCA_COLUMN, PIXELS_COLUMN};
 
 /// An output format of `runner report`.
@@ -272,30 +273,9 @@ fn pad(s: &str, w: usize, a: Align) -> String {
     }
 }
 
-/// Decimal places that show four significant digits of `x`, or none when it needs an exponent.
-fn decimals(x: f64) -> Option<usize> {
-    const SIGNIFICANT: i32 = 4;
-    if !x.is_finite() {
-        return None;
-    }
-    if x == 0.0 {
-        return Some((SIGNIFICANT - 1) as usize);
-    }
-    let e = x.abs().log10().floor() as i32;
-    if !(-4..6).contains(&e) {
-        return None;
-    }
-    Some((SIGNIFICANT - 1 - e).max(0) as usize)
-}
-
-/// The mean (with the mark, when best) and the std, rounded alike so they can be compared.
+/// A table cell's mean (with the mark, when best) and std (see [`mean_and_spread`]).
 pub(crate) fn stat_parts(s: &Stat, best: bool, mark: &str) -> (String, Option<String>) {
-    let Some(mean) = s.mean else { return ("-".to_string(), None) };
-    let mark = if best { mark } else { "" };
-    match decimals(mean) {
-        Some(d) => (format!("{mark}{mean:.d$}"), s.std.map(|v| format!("{v:.d$}"))),
-        None => (format!("{mark}{mean:.3e}"), s.std.map(|v| format!("{v:.1e}"))),
-    }
+    mean_and_spread(s.mean, s.std, best, mark)
 }
 
 // ---------------------------------------------------------------------------------------------

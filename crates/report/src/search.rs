@@ -7,10 +7,10 @@
 //!            {"key": "train.optimizer", "log": false, "choices": ["adam", "sgd"]}]}
 //! ```
 //!
-//! The report reads it into [`Search`] (an absent file is no search; fields it does not know are
-//! ignored, so that the search can record more). A trial's value is the mean of its runs' final
-//! metric over its seeds, as the search scores it. The table ranks the trials ([`ranking_notes`]
-//! says what was searched, the best trial and what pruning saved), and the charts are: each
+//! The report reads it into [`Search`] ([`crate::search_file`]). A trial's value is the mean of
+//! its runs' final metric over its seeds, as the search scores it. The table ranks the trials
+//! ([`crate::table`], whose notes say what was searched, the best trial and what pruning saved);
+//! this module draws its charts ([`crate::chart`]): each
 //! trial's value with the best so far against the trial index; the value against each numeric
 //! searched key; parallel coordinates of the searched keys (and the metric), one line per
 //! completed trial coloured by its value; and the learning curves of every trial. Trials that were
@@ -19,70 +19,15 @@
 //! finished trial.
 
 use crate::columns::{resolve_key, Metric};
-use crate::draw::{tick, Picture};
+pub use crate::search_file::{read_search, Goal, Search, SearchKey, SEARCH_FILE};
+use crate::chart::{min_max, number, Axis, Chart, Drawing, Figure, Line, ParallelChart, Point, Series};
+use crate::draw::tick;
 use crate::error::ReportError;
 use crate::load::SweepResults;
-use crate::plot::{min_max, number, Chart, Drawing, Figure, Line, Point, Series};
-use crate::table::{value, TableRow, Value, TRIAL};
-use plotters::coord::Shift;
-use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
-use polars::prelude::{col, lit, ChunkAgg, DataType, IntoLazy, JoinArgs, JoinType, PolarsError, SortMultipleOptions};
+use crate::table::{value, Value, TRIAL};
+use polars::prelude::{col, lit, DataType, IntoLazy, JoinArgs, JoinType, PolarsError, SortMultipleOptions};
 use spec::RunStatus;
-use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::path::Path;
-
-/// The file a search writes beside its runs.
-pub const SEARCH_FILE: &str = "search.json";
-
-/// A sweep's `search.json`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Search {
-    /// `tpe` or `random` (shown, not interpreted).
-    pub method: String,
-    /// The metric the search optimises, a column of the metric rows (e.g. `test_bce`).
-    pub metric: String,
-    pub goal: Goal,
-    /// The searched keys, in the order the search lists them.
-    pub space: Vec<SearchKey>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Goal {
-    Minimize,
-    Maximize,
-}
-
-/// One searched key: a sweep path (`train.learning_rate`), searched on a log scale or not, or
-/// among given choices.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct SearchKey {
-    pub key: String,
-    #[serde(default)]
-    pub log: bool,
-    #[serde(default)]
-    pub choices: Option<Vec<serde_json::Value>>,
-}
-
-/// Reads `<dir>/search.json`: none when there is no such file; an error naming the file when it
-/// is not a search description.
-pub fn read_search(dir: &Path) -> Result<Option<Search>, ReportError> {
-    let path = dir.join(SEARCH_FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(results::ResultsError::io(&path, e).into()),
-    };
-    serde_json::from_str(&text).map(Some).map_err(|e| ReportError::Search { file: path, message: e.to_string() })
-}
-
-impl Search {
-    pub fn higher_is_better(&self) -> bool {
-        self.goal == Goal::Maximize
-    }
-}
 
 /// One trial as the charts need it.
 #[derive(Debug, Clone)]
@@ -158,72 +103,6 @@ fn left_out(trials: &[Trial]) -> String {
         1 => " One trial that was pruned or did not complete is left out.".to_string(),
         n => format!(" {n} trials that were pruned or did not complete are left out."),
     }
-}
-
-/// The notes under a search's ranked table: what was searched and how the trials ended, the best
-/// trial with its values, and what successive halving saved (epochs trained against training
-/// every trial to the end).
-pub(crate) fn ranking_notes(
-    sweep: &SweepResults,
-    search: &Search,
-    keys: &[String],
-    rows: &[TableRow],
-    metric: Metric,
-) -> Result<Vec<String>, ReportError> {
-    let mut notes = Vec::new();
-    let completed = rows.iter().filter(|r| r.runs > 0 && r.completed == r.runs).count();
-    let pruned = rows.iter().filter(|r| r.pruned > 0).count();
-    let other = rows.len() - completed - pruned;
-    let searched: Vec<&str> = search.space.iter().map(|k| k.key.as_str()).collect();
-    let goal = if search.higher_is_better() { "maximise" } else { "minimise" };
-    notes.push(format!(
-        "{} search to {goal} {} over {}: {} trials, {completed} completed, {pruned} pruned, {other} failed, diverged \
-         or unfinished; ranked by mean {metric} over each trial's seeds, then the trials without one, the furthest \
-         trained first",
-        search.method,
-        search.metric,
-        searched.join(", "),
-        rows.len(),
-    ));
-    if let Some(best) = rows.iter().find(|r| r.best) {
-        let (Some(trial), Some(stat)) = (best.keys.first(), best.metrics.first()) else { return Ok(notes) };
-        let values: Vec<String> = keys
-            .iter()
-            .zip(&best.keys)
-            .skip(1)
-            .filter(|(_, v)| **v != Value::Null)
-            .map(|(k, v)| format!("{k}={}", v.text("-")))
-            .collect();
-        let (mean, std) = crate::render::stat_parts(stat, false, "");
-        let spread = std.map_or(String::new(), |s| format!(" ± {s}"));
-        notes.push(format!(
-            "best: trial {} ({}): {metric} {mean}{spread} over {} seed{}",
-            trial.text("-"),
-            values.join(", "),
-            stat.n,
-            if stat.n == 1 { "" } else { "s" }
-        ));
-    }
-    if sweep.counts.pruned > 0 {
-        let (spent, full) = epoch_budget(sweep)?;
-        notes.push(format!(
-            "successive halving: {spent} epochs trained of the {full} that training every trial to the end takes \
-             ({:.0}%)",
-            100.0 * spent as f64 / full.max(1) as f64
-        ));
-    }
-    Ok(notes)
-}
-
-/// Epochs of the whole model the sweep's runs trained, and what training each to its last epoch
-/// would take.
-fn epoch_budget(sweep: &SweepResults) -> Result<(u64, u64), ReportError> {
-    let pl = |e: PolarsError| ReportError::polars(&sweep.name, "counting the epochs trained", e);
-    let sum = |c: &str| -> Result<u64, ReportError> {
-        let column = sweep.runs.column(c).and_then(|c| c.cast(&DataType::UInt64)).map_err(pl)?;
-        Ok(column.u64().map_err(pl)?.sum().unwrap_or(0))
-    };
-    Ok((sum("epochs_completed")?, sum("epochs")?))
 }
 
 /// A search's learning curves: one line per trial that completed or was pruned, the mean of the
@@ -387,25 +266,6 @@ pub(crate) fn trial_series(sweep: &SweepResults, search: &Search) -> Result<Opti
     }))
 }
 
-/// One vertical axis of a parallel-coordinates chart: its title and its ticks (position in
-/// [0, 1], text).
-#[derive(Debug, Clone)]
-pub(crate) struct Axis {
-    title: String,
-    ticks: Vec<(f64, String)>,
-}
-
-/// Parallel coordinates: one polyline per trial across the axes (positions in [0, 1]; none where
-/// the trial has no value), coloured by `shade` (0 the best trial, 1 the worst).
-#[derive(Debug, Clone)]
-pub(crate) struct ParallelChart {
-    title: String,
-    axes: Vec<Axis>,
-    lines: Vec<(Vec<Option<f64>>, f64)>,
-    /// The colour bar: its title and the metric's best and worst values as text.
-    scale: (String, String, String),
-}
-
 /// How an axis maps its values to [0, 1].
 enum Scale {
     Linear(f64, f64),
@@ -539,108 +399,11 @@ pub(crate) fn parallel_chart(sweep: &SweepResults, search: &Search) -> Result<Op
     }))
 }
 
-/// Viridis at t in [0, 1] (matplotlib's, at nine stops, linearly between them).
-fn viridis(t: f64) -> RGBColor {
-    const STOPS: [(u8, u8, u8); 9] = [
-        (68, 1, 84),
-        (71, 44, 122),
-        (59, 81, 139),
-        (44, 113, 142),
-        (33, 144, 141),
-        (39, 173, 129),
-        (92, 200, 99),
-        (170, 220, 50),
-        (253, 231, 37),
-    ];
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 } * (STOPS.len() - 1) as f64;
-    let i = (t.floor() as usize).min(STOPS.len() - 2);
-    let f = t - i as f64;
-    let mix = |a: u8, b: u8| (f64::from(a) + f * (f64::from(b) - f64::from(a))).round() as u8;
-    let (a, b) = (STOPS[i], STOPS[i + 1]);
-    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
-}
-
-/// The colour of a trial: dark for the best, light green for the worst (the yellow end of viridis
-/// is hard to see on white, so it is not used).
-fn shade_colour(shade: f64) -> RGBColor {
-    viridis(0.85 * shade)
-}
-
-/// Width of the colour bar beside the axes, in pixels.
-const BAR_WIDTH: u32 = 150;
-
-impl Picture for ParallelChart {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let err = |e: &dyn std::fmt::Display| e.to_string();
-        root.fill(&WHITE).map_err(|e| err(&e))?;
-        let body = root.titled(&self.title, ("sans-serif", 22)).map_err(|e| err(&e))?;
-        let (w, h) = body.dim_in_pixel();
-        let (plot, bar) = body.split_horizontally(w.saturating_sub(BAR_WIDTH));
-        let n = self.axes.len().max(1);
-        let mut ctx = ChartBuilder::on(&plot)
-            .margin(20)
-            .margin_left(40)
-            .margin_right(60)
-            .x_label_area_size(50)
-            .build_cartesian_2d(-0.15..(n - 1) as f64 + 0.15, -0.04..1.04)
-            .map_err(|e| err(&e))?;
-        for (positions, shade) in &self.lines {
-            let style = shade_colour(*shade).mix(0.75).stroke_width(2);
-            // A trial without a value on an axis is drawn in pieces around it.
-            let mut piece: Vec<(f64, f64)> = Vec::new();
-            for (i, p) in positions.iter().enumerate() {
-                match p {
-                    Some(y) => piece.push((i as f64, *y)),
-                    None => {
-                        if piece.len() > 1 {
-                            ctx.draw_series(LineSeries::new(piece.clone(), style)).map_err(|e| err(&e))?;
-                        }
-                        piece.clear();
-                    }
-                }
-            }
-            if piece.len() > 1 {
-                ctx.draw_series(LineSeries::new(piece, style)).map_err(|e| err(&e))?;
-            }
-        }
-        let tick_font = ("sans-serif", 15).into_font().color(&BLACK);
-        let title_font = ("sans-serif", 17).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Top));
-        for (i, axis) in self.axes.iter().enumerate() {
-            let x = i as f64;
-            ctx.draw_series(std::iter::once(PathElement::new(vec![(x, 0.0), (x, 1.0)], BLACK.stroke_width(2))))
-                .map_err(|e| err(&e))?;
-            for (at, text) in &axis.ticks {
-                let mark = EmptyElement::at((x, *at))
-                    + PathElement::new(vec![(-5, 0), (5, 0)], BLACK.stroke_width(1))
-                    + Text::new(text.clone(), (8, -8), tick_font.clone());
-                ctx.draw_series(std::iter::once(mark)).map_err(|e| err(&e))?;
-            }
-            let label = EmptyElement::at((x, -0.04)) + Text::new(axis.title.clone(), (0, 12), title_font.clone());
-            ctx.draw_series(std::iter::once(label)).map_err(|e| err(&e))?;
-        }
-
-        // The colour bar: best at the top.
-        let (title, best, worst) = &self.scale;
-        let (top, bottom) = (60i32, h as i32 - 90);
-        let steps = 64;
-        for s in 0..steps {
-            let y0 = top + (bottom - top) * s / steps;
-            let y1 = top + (bottom - top) * (s + 1) / steps;
-            let colour = shade_colour(f64::from(s) / f64::from(steps - 1));
-            bar.draw(&Rectangle::new([(20, y0), (44, y1)], colour.filled())).map_err(|e| err(&e))?;
-        }
-        bar.draw(&Rectangle::new([(20, top), (44, bottom)], BLACK.stroke_width(1))).map_err(|e| err(&e))?;
-        let font = ("sans-serif", 15).into_font();
-        bar.draw(&Text::new(title.clone(), (10, top - 36), font.clone())).map_err(|e| err(&e))?;
-        bar.draw(&Text::new(format!("{best} best"), (50, top - 6), font.clone())).map_err(|e| err(&e))?;
-        bar.draw(&Text::new(worst.clone(), (50, bottom - 10), font)).map_err(|e| err(&e))?;
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chart::viridis;
+    use plotters::style::RGBColor;
 
     #[test]
     fn search_files_are_read_tolerantly_and_bad_ones_named() {

@@ -7,7 +7,9 @@
 
 use crate::columns::{config_columns, resolve_key, Metric};
 use crate::error::ReportError;
+use crate::format::mean_and_spread;
 use crate::load::{RunCounts, SweepResults};
+use crate::search_file::Search;
 use polars::prelude::*;
 use results::{Baseline, BaselineKind};
 
@@ -385,7 +387,7 @@ pub fn table(sweep: &SweepResults, opts: &TableOptions) -> Result<SweepTable, Re
         notes.push(format!("aggregated over {}{seeds}", others.join(", ")));
     }
     if let (true, Some(search)) = (ranked_trials, &sweep.search) {
-        notes.extend(crate::search::ranking_notes(sweep, search, &key_names, &rows, metric)?);
+        notes.extend(ranking_notes(sweep, search, &key_names, &rows, metric)?);
     }
     notes.extend(baseline_notes(sweep, &rows)?);
     Ok(SweepTable {
@@ -400,6 +402,72 @@ pub fn table(sweep: &SweepResults, opts: &TableOptions) -> Result<SweepTable, Re
         ranked_trials,
         notes,
     })
+}
+
+/// The notes under a search's ranked table: what was searched and how the trials ended, the best
+/// trial with its values, and what successive halving saved (epochs trained against training
+/// every trial to the end).
+fn ranking_notes(
+    sweep: &SweepResults,
+    search: &Search,
+    keys: &[String],
+    rows: &[TableRow],
+    metric: Metric,
+) -> Result<Vec<String>, ReportError> {
+    let mut notes = Vec::new();
+    let completed = rows.iter().filter(|r| r.runs > 0 && r.completed == r.runs).count();
+    let pruned = rows.iter().filter(|r| r.pruned > 0).count();
+    let other = rows.len() - completed - pruned;
+    let searched: Vec<&str> = search.space.iter().map(|k| k.key.as_str()).collect();
+    let goal = if search.higher_is_better() { "maximise" } else { "minimise" };
+    notes.push(format!(
+        "{} search to {goal} {} over {}: {} trials, {completed} completed, {pruned} pruned, {other} failed, diverged \
+         or unfinished; ranked by mean {metric} over each trial's seeds, then the trials without one, the furthest \
+         trained first",
+        search.method,
+        search.metric,
+        searched.join(", "),
+        rows.len(),
+    ));
+    if let Some(best) = rows.iter().find(|r| r.best) {
+        let (Some(trial), Some(stat)) = (best.keys.first(), best.metrics.first()) else { return Ok(notes) };
+        let values: Vec<String> = keys
+            .iter()
+            .zip(&best.keys)
+            .skip(1)
+            .filter(|(_, v)| **v != Value::Null)
+            .map(|(k, v)| format!("{k}={}", v.text("-")))
+            .collect();
+        let (mean, std) = mean_and_spread(stat.mean, stat.std, false, "");
+        let spread = std.map_or(String::new(), |s| format!(" ± {s}"));
+        notes.push(format!(
+            "best: trial {} ({}): {metric} {mean}{spread} over {} seed{}",
+            trial.text("-"),
+            values.join(", "),
+            stat.n,
+            if stat.n == 1 { "" } else { "s" }
+        ));
+    }
+    if sweep.counts.pruned > 0 {
+        let (spent, full) = epoch_budget(sweep)?;
+        notes.push(format!(
+            "successive halving: {spent} epochs trained of the {full} that training every trial to the end takes \
+             ({:.0}%)",
+            100.0 * spent as f64 / full.max(1) as f64
+        ));
+    }
+    Ok(notes)
+}
+
+/// Epochs of the whole model the sweep's runs trained, and what training each to its last epoch
+/// would take.
+fn epoch_budget(sweep: &SweepResults) -> Result<(u64, u64), ReportError> {
+    let pl = |e: PolarsError| ReportError::polars(&sweep.name, "counting the epochs trained", e);
+    let sum = |c: &str| -> Result<u64, ReportError> {
+        let column = sweep.runs.column(c).and_then(|c| c.cast(&DataType::UInt64)).map_err(pl)?;
+        Ok(column.u64().map_err(pl)?.sum().unwrap_or(0))
+    };
+    Ok((sum("epochs_completed")?, sum("epochs")?))
 }
 
 /// The sort of the final table as (expression, descending, nulls last): `--sort`'s column first
