@@ -7,6 +7,7 @@ mod cli;
 mod env;
 mod events;
 mod export_cmd;
+mod jobs;
 mod plan;
 mod progress;
 mod report_cmd;

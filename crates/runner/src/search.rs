@@ -10,7 +10,7 @@
 
 use crate::plan::{plan_runs, Datasets, Planned};
 use crate::progress::Display;
-use crate::sweep::{train_runs, Context, Jobs, Tally};
+use crate::jobs::{train_runs, Context, Jobs, Tally};
 use anyhow::{bail, Context as _, Result};
 use data::rng::{purpose, rng_for};
 use results::SweepDir;
