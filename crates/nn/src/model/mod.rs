@@ -1,9 +1,9 @@
 //! The auto-encoders: the TensorFlow tutorial's convolutional model and a dense one.
 //!
 //! Inputs are flat 28×28 images, `[batch, 784]` in [0, 1]; decoders return logits (the sigmoid is
-//! applied by the loss, as Keras does, or by [`Model::reconstruct`]). The latent size is a
-//! run-time value; every other dimension of the conv model is a compile-time shape. The layers of
-//! each architecture are in `conv` and `dense`, inference on plain slices in `infer`.
+//! applied by the loss, as Keras does, or by inference in [`crate::on_device`]). The latent size
+//! is a run-time value; every other dimension of the conv model is a compile-time shape. The
+//! layers of each architecture are in `conv` and `dense`.
 
 pub mod conv;
 pub mod dense;
@@ -98,7 +98,7 @@ pub type Images<T> = Tensor<(usize, Const<IMAGE_LEN>), f32, Cpu, T>;
 pub type Codes<T> = Tensor<(usize, usize), f32, Cpu, T>;
 
 /// Either model on the CPU with the fast kernels, dispatched by match (generic methods keep this
-/// from being a trait object). The CPU half of [`Model`], and what the kinds' objectives train.
+/// from being a trait object). The CPU half of [`crate::on_device::Model`], and what the kinds' objectives train.
 // One per trainer: boxing the conv model would save nothing worth an indirection.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]

@@ -4,7 +4,7 @@ use crate::model::conv::LayerRef;
 use crate::model::param::Param;
 use crate::op::Activation;
 
-/// One line of [`Model::summary`].
+/// One line of [`crate::on_device::Model::summary`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SummaryRow {
     pub layer: String,
