@@ -25,7 +25,7 @@ pub struct Tally {
     pub pruned: usize,
     pub diverged: usize,
     pub failed: usize,
-    /// Wall time of the runs this process trained, summed.
+    /// Wall time spent training lists of runs (several at once with jobs), summed over the lists.
     pub train_seconds: f64,
 }
 
@@ -52,7 +52,7 @@ impl Jobs {
     /// `--jobs` (a count or `auto`) and `--threads` for `runs` runs to train: `threads` (default
     /// all cores) split evenly over the jobs, the remainder one each to the first jobs; `auto`
     /// takes one job per thread (the models are small: two one-thread runs side by side train
-    /// 1.2–1.5× faster than one run on two threads), at most one per run, and fewer when the
+    /// 1.14× (conv) to 1.6× (dense) faster than one run on two threads, measured with `runner bench`), at most one per run, and fewer when the
     /// estimated memory of the runs would exceed half of the memory available.
     pub fn resolve(jobs: &str, threads: Option<usize>, runs: &[&Planned]) -> Result<Self> {
         let total = threads.filter(|&t| t > 0).unwrap_or_else(rayon::current_num_threads).max(1);
@@ -72,11 +72,27 @@ impl Jobs {
         if n > total {
             bail!("--jobs {n} exceeds the {total} threads (--threads): every job needs at least one");
         }
-        Ok(Self { threads: (0..n).map(|k| total / n + usize::from(k < total % n)).collect() })
+        Ok(Self::split(total, n))
+    }
+
+    /// `total` threads over `n` jobs: evenly, the remainder one each to the first jobs.
+    fn split(total: usize, n: usize) -> Self {
+        Self { threads: (0..n).map(|k| total / n + usize::from(k < total % n)).collect() }
     }
 
     pub fn len(&self) -> usize {
         self.threads.len()
+    }
+
+    /// At most `runs` jobs with all the threads between them: a search's stage with one trial
+    /// left trains it on every thread rather than leave the other jobs' threads idle (the bits do
+    /// not depend on the thread count).
+    pub fn at_most(&self, runs: usize) -> Self {
+        let n = runs.max(1);
+        if n >= self.len() {
+            return self.clone();
+        }
+        Self::split(self.threads.iter().sum(), n)
     }
 }
 
@@ -114,6 +130,8 @@ pub struct Context<'a> {
 /// record anything) stop the jobs from taking new runs and are returned; runs already being
 /// trained finish first.
 pub fn train_runs(runs: &[&Planned], jobs: &Jobs, ctx: &Context<'_>) -> Result<Tally> {
+    let started = Instant::now();
+    let jobs = jobs.at_most(runs.len());
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let first_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
@@ -151,7 +169,9 @@ pub fn train_runs(runs: &[&Planned], jobs: &Jobs, ctx: &Context<'_>) -> Result<T
     if let Some(e) = first_error.into_inner().ok().flatten() {
         return Err(e);
     }
-    tally.into_inner().map_err(|_| anyhow::anyhow!("a job stopped while counting runs"))
+    let mut tally = tally.into_inner().map_err(|_| anyhow::anyhow!("a job stopped while counting runs"))?;
+    tally.train_seconds = started.elapsed().as_secs_f64();
+    Ok(tally)
 }
 
 /// Trains one run unless it is another process's, or done and not to be redone.
@@ -206,7 +226,6 @@ fn process(p: &Planned, ctx: &Context<'_>, slot: &Slot<'_>) -> Result<Tally> {
         // search's later round: open its device now.
         None => open_device(device, &format!("run {}: `train.device = \"{device}\"`", p.id))?,
     };
-    let started = Instant::now();
     let stretch = train::Stretch { resume_after: resume_after.map(|e| e as usize), pause_at: ctx.until };
     let status = train_one(ctx, p, dataset, slot, lock, &device, stretch)?;
     match status {
@@ -216,7 +235,6 @@ fn process(p: &Planned, ctx: &Context<'_>, slot: &Slot<'_>) -> Result<Tally> {
         RunStatus::Diverged => t.diverged += 1,
         RunStatus::Failed | RunStatus::Running => t.failed += 1,
     }
-    t.train_seconds += started.elapsed().as_secs_f64();
     slot.end_run(status.is_final());
     Ok(t)
 }
@@ -376,5 +394,23 @@ impl train::Observer for Observer<'_> {
             row.samples_per_second
         ));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threads_split_evenly_and_fewer_runs_than_jobs_get_every_thread() {
+        let five = Jobs::resolve("2", Some(5), &[]).unwrap();
+        assert_eq!(five.threads, vec![3, 2], "5 threads, 2 jobs: 3 + 2");
+        assert_eq!(five.at_most(1).threads, vec![5], "one run left: all five threads");
+        assert_eq!(five.at_most(0).threads, vec![5]);
+        assert_eq!(five.at_most(7), five);
+        let four = Jobs::resolve("4", Some(4), &[]).unwrap();
+        assert_eq!(four.at_most(3).threads, vec![2, 1, 1]);
+        assert!(Jobs::resolve("3", Some(2), &[]).is_err(), "more jobs than threads");
+        assert!(Jobs::resolve("none", Some(2), &[]).is_err());
     }
 }

@@ -64,7 +64,7 @@ impl Display {
         Slot { display: self, job }
     }
 
-    /// A run done with without training (already completed, another process's, or pruned).
+    /// A run done without training (already completed, another process's, or pruned).
     pub fn skip_run(&self) {
         if let Mode::Bars { runs, .. } = &self.mode {
             runs.inc(1);

@@ -5,8 +5,8 @@
 //! computes the same trials and skips what is done.
 //!
 //! Shards split each round's runs (by their position in the round); a shard that has trained its
-//! part waits, polling the run folders, until every run of the round is done, then computes the
-//! next round itself.
+//! part waits, polling the run folders, until every run of the round (with successive halving:
+//! of the rung) is done, then decides the rung or computes the next round itself.
 
 use crate::plan::{plan_runs, Datasets, Planned};
 use crate::progress::Display;
@@ -118,7 +118,8 @@ struct Entered {
 /// rung's epoch (paused there, their state saved), then the rung's decision — the best ⌈m/η⌉ of
 /// the m trials of this and earlier rounds that reached the rung go on, the others are pruned —
 /// and the survivors to the last epoch. A trial with a run that diverged or failed before a rung
-/// did not reach it: it stops there and counts as failed, not pruned.
+/// did not reach it: it stops there and counts as failed, not pruned (its other runs are recorded
+/// as pruned, since they will not go on).
 pub fn run(sweep: &Sweep, search: &Search, jobs: &Jobs, datasets: &mut Datasets, opts: &Options<'_>) -> Result<Tally> {
     let spec = &search.spec;
     let (store, display, force) = (opts.store, opts.display, opts.force);
@@ -298,11 +299,11 @@ pub fn run(sweep: &Sweep, search: &Search, jobs: &Jobs, datasets: &mut Datasets,
             earlier.push(Entered { index: t.index, runs, rungs: entered });
         }
     }
-    // The search's own share of the wall time: what is left after training (the runs' time, as
-    // many at once as there are jobs) and the baselines: proposals, planning, reading results
+    // The search's own share of the wall time: what is left after training (the wall time of
+    // its stages' runs, several at once) and the baselines: proposals, planning, reading results
     // back, rung decisions, waiting for other shards.
     let wall = started.elapsed().as_secs_f64();
-    let training = tally.train_seconds / jobs.len() as f64;
+    let training = tally.train_seconds;
     let own = (wall - training - baseline_seconds).max(0.0);
     display.line(&format!(
         "search {}: {} trials in {} rounds, {wall:.1} s: training {training:.1} s, baselines {baseline_seconds:.1} s, \

@@ -123,7 +123,7 @@ pub fn run(args: SweepArgs) -> Result<ExitCode> {
     let Tally { completed, skipped, pruned, diverged, failed, .. } = tally;
     let pruned_text = if sweep.search.is_some() { format!(", {pruned} pruned") } else { String::new() };
     eprintln!(
-        "sweep {}{shard_text}: {total} runs: {completed} completed, {skipped} skipped (already completed){pruned_text}, {diverged} diverged, {failed} failed; results in {}",
+        "sweep {}{shard_text}: {total} runs: {completed} completed, {skipped} skipped (already done){pruned_text}, {diverged} diverged, {failed} failed; results in {}",
         sweep.name,
         store.dir.display()
     );

@@ -165,7 +165,7 @@ pub fn wait_for(timeout: Duration, what: &str, mut ready: impl FnMut() -> bool) 
 /// The summary line `runner sweep` ends with, from its counts.
 pub fn summary(runs: usize, completed: usize, skipped: usize, diverged: usize, failed: usize) -> String {
     format!(
-        "{runs} runs: {completed} completed, {skipped} skipped (already completed), {diverged} diverged, {failed} failed"
+        "{runs} runs: {completed} completed, {skipped} skipped (already done), {diverged} diverged, {failed} failed"
     )
 }
 
