@@ -9,6 +9,7 @@
 //! it in its own sans-serif, with no font file to fetch.
 
 use crate::error::ReportError;
+use crate::format::significant;
 use plotters::backend::RGBPixel;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -83,17 +84,7 @@ pub(crate) fn tick(v: f64, integer: bool) -> String {
     if v.abs() < 1e-12 {
         return "0".to_string();
     }
-    let e = v.abs().log10().floor() as i32;
-    if !(-4..6).contains(&e) {
-        return format!("{v:.1e}");
-    }
-    let d = (3 - e).max(0) as usize;
-    let s = format!("{v:.d$}");
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
+    significant(v)
 }
 
 /// Encodes an RGB buffer as PNG at `path`, atomically (the `atomic-file` crate): a reader never

@@ -3,12 +3,13 @@
 //! [`load`] finds the sweeps under the given directories and reads their runs with polars (the
 //! combined Parquet files when they are current, the run folders otherwise), merging copies of a
 //! sweep from several machines. [`table`] aggregates a sweep's runs over seeds, one row per
-//! configuration, and [`render`] writes the tables as an aligned terminal table, Markdown, CSV or
+//! configuration (per trial, ranked, for a search), and [`render`] writes the tables as an aligned terminal table, Markdown, CSV or
 //! JSON. [`plots`] draws per-epoch curves and final-metric-vs-key pictures as PNG files (the
 //! linear probe against the latent size with its PCA and raw-pixel baselines among them), and
 //! [`latent_plots`] each run's test codes in the plane. [`html`] puts the tables, the same charts
-//! (as inline SVG) and the runs' pictures on one self-contained page; [`search`] reads a search's
-//! `search.json` and draws its trials.
+//! (as inline SVG) and the runs' pictures on one self-contained page; [`search_file`] reads a
+//! search's `search.json` and [`search`] draws its trials. Every chart is drawn by one piece of
+//! code, `chart`, for PNG and SVG alike.
 
 mod chart;
 pub mod columns;

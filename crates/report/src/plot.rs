@@ -137,7 +137,7 @@ pub(crate) fn figures(sweep: &SweepResults, metric: Metric, bands: bool) -> Resu
 /// two points or more.
 fn final_vs_keys(sweep: &SweepResults, metric: Metric, only: Option<&str>) -> Result<Vec<Figure>, ReportError> {
     let mut figures = Vec::new();
-    let options = TableOptions { metric, ..TableOptions::default() };
+    let options = TableOptions { metric: Some(metric), ..TableOptions::default() };
     let finals = table(sweep, &options)?;
     for (k, key) in finals.keys.iter().enumerate() {
         if only.is_some_and(|o| o != key) {

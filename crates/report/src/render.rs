@@ -395,7 +395,7 @@ impl Exporter for Csv {
                             .iter()
                             .position(|tk| tk == k)
                             .and_then(|i| r.keys.get(i))
-                            .map_or(String::new(), |v| v.text("")),
+                            .map_or(String::new(), |v| v.exact("")),
                     );
                 }
                 cells.extend(Count::ALL.iter().map(|c| c.of(r).map_or(String::new(), |n| n.to_string())));

@@ -13,13 +13,13 @@
 //! this module draws its charts ([`crate::chart`]): each
 //! trial's value with the best so far against the trial index; the value against each numeric
 //! searched key; parallel coordinates of the searched keys (and the metric), one line per
-//! completed trial coloured by its value; and the learning curves of every trial. Trials that were
-//! pruned (stopped early at a rung) or did not complete are left out of all but the learning
-//! curves (there in grey) and counted in the captions: their last value is not the value of a
-//! finished trial.
+//! completed trial coloured by its value; and the learning curves of the completed and the pruned
+//! trials. Trials that were pruned (stopped early at a rung) or did not complete are left out of
+//! the other charts and counted in their captions: their last value is not the value of a
+//! finished trial. Pruned trials' learning curves are grey, up to their rung.
 
 use crate::columns::{resolve_key, Metric};
-pub use crate::search_file::{read_search, Goal, Search, SearchKey, SEARCH_FILE};
+use crate::search_file::Search;
 use crate::chart::{min_max, number, Axis, Chart, Drawing, Figure, Line, ParallelChart, Point, Series};
 use crate::draw::tick;
 use crate::error::ReportError;
@@ -148,15 +148,14 @@ pub(crate) fn trial_curves(sweep: &SweepResults, metric: Metric) -> Result<Vec<S
             }
         }
     }
-    // Completed trials first, so that their colours are drawn over the grey; the grey lines share
+    // The grey lines first, so that the completed trials' colours are drawn over them; they share
     // one legend entry.
-    let (done, cut): (Vec<Series>, Vec<Series>) = series.into_iter().map(|(_, s)| s).partition(|s| s.line == Line::Solid);
-    let mut out = done;
-    for (i, mut s) in cut.into_iter().enumerate() {
+    let (done, mut cut): (Vec<Series>, Vec<Series>) =
+        series.into_iter().map(|(_, s)| s).partition(|s| s.line == Line::Solid);
+    for (i, s) in cut.iter_mut().enumerate() {
         s.label = if i == 0 { "pruned trials".to_string() } else { String::new() };
-        out.insert(i, s);
     }
-    Ok(out)
+    Ok(cut.into_iter().chain(done).collect())
 }
 
 /// `<metric>_vs_<key>` for a search: each completed trial's value (the mean over its seeds)
@@ -291,7 +290,8 @@ impl Scale {
                 other => other.to_string(),
             })
             .collect();
-        let mut seen: Vec<String> = values.iter().map(|v| v.text("-")).collect();
+        // Matched by every digit: the display form rounds long floats.
+        let mut seen: Vec<String> = values.iter().map(|v| v.exact("-")).collect();
         seen.sort();
         seen.dedup();
         for s in seen {
@@ -308,7 +308,7 @@ impl Scale {
             Scale::Linear(lo, hi) => number(v).map(|x| spread(x, *lo, *hi)),
             Scale::Log(lo, hi) => number(v).filter(|x| *x > 0.0).map(|x| spread(x.ln(), lo.ln(), hi.ln())),
             Scale::Categories(names) => {
-                let text = v.text("-");
+                let text = v.exact("-");
                 let i = names.iter().position(|n| *n == text)?;
                 Some(if names.len() > 1 { i as f64 / (names.len() - 1) as f64 } else { 0.5 })
             }
@@ -404,27 +404,6 @@ mod tests {
     use super::*;
     use crate::chart::viridis;
     use plotters::style::RGBColor;
-
-    #[test]
-    fn search_files_are_read_tolerantly_and_bad_ones_named() {
-        let dir = tempfile::tempdir().unwrap();
-        assert_eq!(read_search(dir.path()).unwrap(), None, "no search.json: no search");
-        std::fs::write(
-            dir.path().join(SEARCH_FILE),
-            r#"{"method": "tpe", "metric": "test_bce", "goal": "minimize", "seed": 3,
-                "space": [{"key": "train.learning_rate", "log": true},
-                          {"key": "train.optimizer", "log": false, "choices": ["adam", "sgd"]}]}"#,
-        )
-        .unwrap();
-        let s = read_search(dir.path()).unwrap().unwrap();
-        assert_eq!((s.method.as_str(), s.metric.as_str(), s.goal), ("tpe", "test_bce", Goal::Minimize));
-        assert_eq!(s.space.len(), 2);
-        assert!(s.space[0].log && s.space[0].choices.is_none());
-        assert_eq!(s.space[1].choices.as_ref().unwrap().len(), 2);
-        std::fs::write(dir.path().join(SEARCH_FILE), r#"{"method": "tpe", "goal": "sideways"}"#).unwrap();
-        let e = read_search(dir.path()).unwrap_err().to_string();
-        assert!(e.contains("search.json") && e.contains("sideways"), "{e}");
-    }
 
     #[test]
     fn scales_place_values_on_their_axis() {

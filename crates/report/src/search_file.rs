@@ -56,3 +56,29 @@ impl Search {
         self.goal == Goal::Maximize
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_files_are_read_tolerantly_and_bad_ones_named() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(read_search(dir.path()).unwrap(), None, "no search.json: no search");
+        std::fs::write(
+            dir.path().join(SEARCH_FILE),
+            r#"{"method": "tpe", "metric": "test_bce", "goal": "minimize", "seed": 3,
+                "space": [{"key": "train.learning_rate", "log": true},
+                          {"key": "train.optimizer", "log": false, "choices": ["adam", "sgd"]}]}"#,
+        )
+        .unwrap();
+        let s = read_search(dir.path()).unwrap().unwrap();
+        assert_eq!((s.method.as_str(), s.metric.as_str(), s.goal), ("tpe", "test_bce", Goal::Minimize));
+        assert_eq!(s.space.len(), 2);
+        assert!(s.space[0].log && s.space[0].choices.is_none());
+        assert_eq!(s.space[1].choices.as_ref().unwrap().len(), 2);
+        std::fs::write(dir.path().join(SEARCH_FILE), r#"{"method": "tpe", "goal": "sideways"}"#).unwrap();
+        let e = read_search(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("search.json") && e.contains("sideways"), "{e}");
+    }
+}

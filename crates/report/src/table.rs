@@ -1,13 +1,14 @@
 //! The comparison table of a sweep, computed with polars from its run rows (final metrics) and
 //! metric rows (per-epoch curves): one row per configuration of the group keys (by default the
-//! keys that vary in the sweep), seeds aggregated. Runs that diverged or failed are counted but
+//! keys that vary in the sweep; for a search, one per trial, ranked by the search's metric),
+//! seeds aggregated. Runs that diverged or failed are counted but
 //! their metrics are not averaged: a partial curve is not comparable with finished ones. Each row
 //! also gets the stored linear-probe baselines of its data: the probe on a PCA of the pixels of
 //! the row's latent size, and on the raw pixels.
 
 use crate::columns::{config_columns, resolve_key, Metric};
 use crate::error::ReportError;
-use crate::format::mean_and_spread;
+use crate::format::{mean_and_spread, short_float};
 use crate::load::{RunCounts, SweepResults};
 use crate::search_file::Search;
 use polars::prelude::*;
@@ -18,13 +19,12 @@ use results::{Baseline, BaselineKind};
 const ALL: &str = "_all";
 const VALUE: &str = "_value";
 
-/// How to build a table.
-#[derive(Debug, Clone, PartialEq)]
+/// How to build a table; the default: every varying key, the leading metric as [`TableOptions::metric_of`] says.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct TableOptions {
-    /// The metric that leads the table and whose best value is marked.
-    pub metric: Metric,
-    /// `metric` was asked for; otherwise a search's table leads with the search's own metric.
-    pub metric_given: bool,
+    /// The metric that leads the table (and the charts) and whose best value is marked; `None`:
+    /// a search's own metric, else `test_bce` (see [`TableOptions::metric_of`]).
+    pub metric: Option<Metric>,
     /// Row keys (columns); empty: the keys that vary in each sweep.
     pub group_by: Vec<&'static str>,
     /// For each value of the group keys, only the best configuration over the other varying keys
@@ -32,12 +32,6 @@ pub struct TableOptions {
     pub best: bool,
     /// A column of the table to sort by instead of the keys.
     pub sort: Option<String>,
-}
-
-impl Default for TableOptions {
-    fn default() -> Self {
-        Self { metric: Metric::TestBce, metric_given: false, group_by: Vec::new(), best: false, sort: None }
-    }
 }
 
 impl TableOptions {
@@ -49,8 +43,7 @@ impl TableOptions {
         best: bool,
         sort: Option<&str>,
     ) -> Result<Self, ReportError> {
-        let metric_given = metric.is_some();
-        let metric = metric.map_or(Ok(Metric::TestBce), Metric::parse)?;
+        let metric = metric.map(Metric::parse).transpose()?;
         let mut keys: Vec<&'static str> = Vec::new();
         for k in group_by {
             let k = resolve_key(k, "--group-by")?;
@@ -58,7 +51,15 @@ impl TableOptions {
                 keys.push(k);
             }
         }
-        Ok(Self { metric, metric_given, group_by: keys, best, sort: sort.map(str::to_string) })
+        Ok(Self { metric, group_by: keys, best, sort: sort.map(str::to_string) })
+    }
+
+    /// The metric a sweep's table and charts lead with: the one asked for, else a search's own
+    /// metric, else `test_bce`.
+    pub fn metric_of(&self, sweep: &SweepResults) -> Metric {
+        self.metric.unwrap_or_else(|| {
+            sweep.search.as_ref().and_then(|s| Metric::parse(&s.metric).ok()).unwrap_or(Metric::TestBce)
+        })
     }
 }
 
@@ -73,13 +74,22 @@ pub enum Value {
 }
 
 impl Value {
-    /// As text; `null` for a key these runs do not have.
+    /// As text for reading (tables, notes, labels); `null` for a key these runs do not have. A
+    /// float a search drew shows four significant digits (see [`short_float`]).
     pub fn text(&self, null: &str) -> String {
+        match self {
+            Self::Float(x) => short_float(*x),
+            other => other.exact(null),
+        }
+    }
+
+    /// As text with every digit, for CSV.
+    pub fn exact(&self, null: &str) -> String {
         match self {
             Self::Null => null.to_string(),
             Self::Text(s) => s.clone(),
             Self::Int(n) => n.to_string(),
-            // Debug keeps what was written readable: 0.001, 1e-5, 1e30, 0.3.
+            // Debug is the shortest text that reads back as the same f64: 0.001, 1e-5, 1e30, 0.3.
             Self::Float(x) => format!("{x:?}"),
         }
     }
@@ -279,10 +289,7 @@ pub fn table(sweep: &SweepResults, opts: &TableOptions) -> Result<SweepTable, Re
     if opts.best {
         keys.extend(varying.iter().filter(|k| !group.contains(k)));
     }
-    let metric = match &sweep.search {
-        Some(search) if ranked_trials && !opts.metric_given => Metric::parse(&search.metric).unwrap_or(opts.metric),
-        _ => opts.metric,
-    };
+    let metric = opts.metric_of(sweep);
     let metrics = shown_metrics(metric);
     let key_names: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
 
@@ -416,7 +423,9 @@ fn ranking_notes(
 ) -> Result<Vec<String>, ReportError> {
     let mut notes = Vec::new();
     let completed = rows.iter().filter(|r| r.runs > 0 && r.completed == r.runs).count();
-    let pruned = rows.iter().filter(|r| r.pruned > 0).count();
+    // A trial whose run diverged or failed before a rung stopped there (its other runs are marked
+    // pruned): it counts as failed, as the search counted it.
+    let pruned = rows.iter().filter(|r| r.pruned > 0 && r.diverged == 0 && r.failed == 0).count();
     let other = rows.len() - completed - pruned;
     let searched: Vec<&str> = search.space.iter().map(|k| k.key.as_str()).collect();
     let goal = if search.higher_is_better() { "maximise" } else { "minimise" };

@@ -472,7 +472,7 @@ fn a_search_over_variants_has_one_row_per_trial_led_by_its_own_metric_and_a_tria
     copy_tree(&fixture_sweep(), &sweep);
     let search = r#"{"method": "tpe", "metric": "test_mse", "goal": "minimize",
                      "space": [{"key": "model.latent_dim", "log": true}]}"#;
-    std::fs::write(sweep.join(report::search::SEARCH_FILE), search).unwrap();
+    std::fs::write(sweep.join(report::search_file::SEARCH_FILE), search).unwrap();
     let mut s = load(&[dir.path().to_path_buf()]).unwrap().remove(0);
     let latent = s.runs.column("latent_dim").unwrap().u64().unwrap().clone();
     let trial: Vec<Option<u64>> = latent.iter().map(|l| l.map(|l| u64::from(l != 2))).collect();

@@ -37,8 +37,8 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
     }
 
     if args.plots {
-        let plot = PlotOptions::new(options.metric);
         for sweep in &sweeps {
+            let plot = PlotOptions::new(options.metric_of(sweep));
             let Some(first) = sweep.sources.first() else { continue };
             let dir = first.dir.join("plots");
             let written = report::plots(sweep, &plot, &dir)?;

@@ -58,7 +58,7 @@ pub fn search_fixture(dir: &Path) -> SweepResults {
     let sweep = dir.join("fixture");
     copy_tree(&fixture_sweep(), &sweep);
     let search = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/search.json");
-    std::fs::copy(search, sweep.join(report::search::SEARCH_FILE)).unwrap();
+    std::fs::copy(search, sweep.join(report::search_file::SEARCH_FILE)).unwrap();
     let mut s = load(&[dir.to_path_buf()]).unwrap().remove(0);
     assert!(s.search.is_some());
     let n = s.runs.height();
