@@ -65,6 +65,22 @@ fn trials(sweep_dir: &Path) -> Vec<(String, u64, String)> {
         .collect()
 }
 
+/// Runs `file` as three shards at once into `results_dir`, one job each, and waits for all three
+/// to succeed: each trains its share of a round (or rung) and waits for the others.
+fn run_three_shards(dir: &Path, file: &str, results_dir: &str) {
+    let mut shards: Vec<Background> = (0..3)
+        .map(|i| {
+            let shard = format!("{i}/3");
+            let args = ["sweep", file, "--results-dir", results_dir, "--shard", &shard, "--progress", "plain", "--jobs", "1"];
+            spawn(dir, &args, &dir.join(format!("shard{i}.log")))
+        })
+        .collect();
+    for (i, s) in shards.iter_mut().enumerate() {
+        let out = s.wait();
+        assert_eq!(out.code, 0, "shard {i}:\n{}", out.stderr);
+    }
+}
+
 #[test]
 fn a_dry_run_shows_the_first_round_and_says_the_rest_depends_on_results() {
     let tmp = tempdir();
@@ -129,18 +145,7 @@ fn three_shards_wait_for_each_other_and_find_the_trials_of_one_process() {
     let tmp = tempdir();
     write(tmp.path(), "s.toml", &search_text("shards", 10, ""));
     run(tmp.path(), &["sweep", "s.toml", "--results-dir", "one", "--progress", "none"]).success();
-    let mut shards: Vec<Background> = (0..3)
-        .map(|i| {
-            let shard = format!("{i}/3");
-            let args =
-                ["sweep", "s.toml", "--results-dir", "three", "--shard", &shard, "--progress", "plain", "--jobs", "1"];
-            spawn(tmp.path(), &args, &tmp.path().join(format!("shard{i}.log")))
-        })
-        .collect();
-    for (i, s) in shards.iter_mut().enumerate() {
-        let out = s.wait();
-        assert_eq!(out.code, 0, "shard {i}:\n{}", out.stderr);
-    }
+    run_three_shards(tmp.path(), "s.toml", "three");
     assert_eq!(trials(&tmp.path().join("three/shards")), trials(&tmp.path().join("one/shards")));
     run(tmp.path(), &["compare", "one/shards", "three/shards"]).success().stdout_has("20 runs identical (bit-exact");
     // A shard alone cannot finish a round: it waits, says so, and gives up after --search-wait.
@@ -254,23 +259,7 @@ fn a_pruned_search_killed_at_any_point_and_rerun_or_split_over_shards_ends_as_on
     run(tmp.path(), &["compare", "fresh/cut", "killed/cut"]).success().stdout_has("16 runs identical (bit-exact");
 
     // Three shards: each trains its share of a rung, waits for the others, and decides alike.
-    let mut shards: Vec<Background> = (0..3)
-        .map(|i| {
-            let shard = format!("{i}/3");
-            let args =
-                ["sweep", "s.toml", "--results-dir", "three", "--shard", &shard, "--progress", "plain", "--jobs", "1"];
-            spawn(tmp.path(), &args, &tmp.path().join(format!("shard{i}.log")))
-        })
-        .collect();
-    for (i, s) in shards.iter_mut().enumerate() {
-        let out = s.wait();
-        assert_eq!(
-            out.code, 0,
-            "shard {i}:
-{}",
-            out.stderr
-        );
-    }
+    run_three_shards(tmp.path(), "s.toml", "three");
     assert_eq!(statuses(&tmp.path().join("three/cut")), fresh);
     run(tmp.path(), &["compare", "fresh/cut", "three/cut"]).success().stdout_has("16 runs identical (bit-exact");
 }
