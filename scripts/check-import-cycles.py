@@ -3,7 +3,8 @@
 
 For every crate under crates/, each source file is a module (`foo.rs`, `foo/mod.rs` -> `foo`); a
 module uses another when its code (not its comments, strings or `#[cfg(test)] mod tests`) names a
-`crate::path` or `super::name` that resolves to that module. A parent and its own submodules are
+`crate::path` or `super::path`, grouped imports (`crate::a::{b, c::D}`) included, that resolves to
+that module. A parent and its own submodules are
 one unit (a parent declares its children). Any strongly connected group of two or more modules is
 an import circle: it is printed with the paths that tie it, and the exit status is 1.
 
@@ -42,23 +43,67 @@ def related(a: str, b: str) -> bool:
     return a == b or a.startswith(b + "::") or b.startswith(a + "::")
 
 
+IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def use_trees(code: str, root: str):
+    """Every path named after `root::` (`crate` or `super`), grouped imports expanded:
+    `crate::a::{b::C, d}` gives ["a", "b", "C"] and ["a", "d"]."""
+    def tree(pos: int, prefix: list):
+        parts = list(prefix)
+        while True:
+            if code.startswith("{", pos):
+                # A group: each item, split at the commas of this level, is a tree of its own.
+                depth, items, item_start = 0, [], pos + 1
+                for i in range(pos, len(code)):
+                    if code[i] == "{":
+                        depth += 1
+                    elif code[i] == "}":
+                        depth -= 1
+                        if depth == 0:
+                            items.append(item_start)
+                            break
+                    elif code[i] == "," and depth == 1:
+                        items.append(item_start)
+                        item_start = i + 1
+                found = []
+                for item in items:
+                    while item < len(code) and code[item].isspace():
+                        item += 1
+                    found.extend(tree(item, parts))
+                return found
+            m = IDENT.match(code, pos)
+            if not m:
+                return [parts]
+            parts.append(m.group(0))
+            pos = m.end()
+            if not code.startswith("::", pos):
+                return [parts]
+            pos += 2
+
+    found = []
+    for m in re.finditer(rf"\b{root}::", code):
+        found.extend(p for p in tree(m.end(), []) if p)
+    return found
+
+
 def edges(src: pathlib.Path):
     modules = {module_name(src, f): f for f in src.rglob("*.rs")}
     uses = collections.defaultdict(dict)
+
+    def add(name: str, base: list, parts: list, how: str):
+        full = base + parts
+        target = next(("::".join(full[:k]) for k in range(len(full), 0, -1) if "::".join(full[:k]) in modules), None)
+        if target and not related(name, target):
+            uses[name].setdefault(target, how + "::".join(parts))
+
     for name, path in modules.items():
         code = code_of(path.read_text())
-        for ref in re.findall(r"crate::([a-z_][a-z0-9_]*(?:::[a-z_][a-z0-9_]*)*)", code):
-            parts = ref.split("::")
-            target = next(
-                ("::".join(parts[:k]) for k in range(len(parts), 0, -1) if "::".join(parts[:k]) in modules), None
-            )
-            if target and not related(name, target):
-                uses[name].setdefault(target, "crate::" + ref)
-        parent = "::".join(name.split("::")[:-1])
-        for ref in re.findall(r"\bsuper::([a-z_][a-z0-9_]*)", code):
-            target = f"{parent}::{ref}" if parent else ref
-            if target in modules and not related(name, target):
-                uses[name].setdefault(target, "super::" + ref)
+        for parts in use_trees(code, "crate"):
+            add(name, [], parts, "crate::")
+        parent = name.split("::")[:-1] if name != "crate" else []
+        for parts in use_trees(code, "super"):
+            add(name, parent, parts, "super::")
     return modules, uses
 
 
