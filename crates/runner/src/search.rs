@@ -351,15 +351,11 @@ fn rung_value(store: &SweepDir, search: &Search, runs: &[String], epoch: usize) 
 /// last, ties by trial index.
 fn rank(entrants: &[(u64, Option<f64>, Option<usize>)], goal: search::Goal) -> Vec<usize> {
     let mut order: Vec<usize> = (0..entrants.len()).collect();
-    let loss = |v: f64| match goal {
-        search::Goal::Minimize => v,
-        search::Goal::Maximize => -v,
-    };
     order.sort_by(|&a, &b| {
         let (ia, va, _) = entrants[a];
         let (ib, vb, _) = entrants[b];
         match (va, vb) {
-            (Some(x), Some(y)) => loss(x).total_cmp(&loss(y)),
+            (Some(x), Some(y)) => goal.loss(x).total_cmp(&goal.loss(y)),
             (Some(_), None) => std::cmp::Ordering::Less,
             (None, Some(_)) => std::cmp::Ordering::Greater,
             (None, None) => std::cmp::Ordering::Equal,

@@ -15,7 +15,7 @@ pub enum Goal {
 
 impl Goal {
     /// The value as a loss (smaller is better). Negation is exact in IEEE 754, so this costs no determinism.
-    pub(crate) fn loss(self, value: f64) -> f64 {
+    pub fn loss(self, value: f64) -> f64 {
         match self {
             Goal::Minimize => value,
             Goal::Maximize => -value,
