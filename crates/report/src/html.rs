@@ -188,7 +188,8 @@ fn section(sweep: &SweepResults, id: &str, opts: &HtmlOptions) -> Result<String,
         out.push_str(&format!("<p class=\"description\">{}</p>\n", esc(d)));
     }
     out.push_str(&format!("<p class=\"counts\">{}</p>\n", esc(&status_counts(&runs))));
-    if let Some(s) = &sweep.search {
+    // A ranked table's first note says what was searched; other views of a search say it here.
+    if let (Some(s), false) = (&sweep.search, t.ranked_trials) {
         let keys: Vec<String> = s.space.iter().map(|k| esc(&k.key)).collect();
         let goal = if s.higher_is_better() { "maximise" } else { "minimise" };
         out.push_str(&format!(

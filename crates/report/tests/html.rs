@@ -195,7 +195,17 @@ fn a_search_gets_its_charts_and_shows_its_pruned_trials() {
     let charts = attributes(&page, "data-chart");
     assert!(charts.contains(&"test_bce_best_so_far_vs_trial".to_string()), "{charts:?}");
     assert!(charts.contains(&"search_parallel_coordinates".to_string()), "{charts:?}");
-    assert!(page.contains("A tpe search to minimise <code>test_bce</code> over <code>model.latent_dim</code>"));
+    // What was searched, said once: by the ranked table's first note.
+    assert_eq!(page.matches("tpe search to minimise test_bce over model.latent_dim").count(), 1, "{page}");
+    assert!(!page.contains("<p class=\"search\">"));
+    // The grid's view of the same runs (`--group-by`) has no ranking notes: a paragraph says it.
+    let grouped = report::HtmlOptions {
+        table: TableOptions::new(None, &["model.latent_dim".to_string()], false, None).unwrap(),
+        generator: "runner (test)".to_string(),
+    };
+    let page_grouped = html_report(std::slice::from_ref(&s), &grouped).unwrap();
+    assert!(page_grouped
+        .contains("<p class=\"search\">A tpe search to minimise <code>test_bce</code> over <code>model.latent_dim</code>"));
     assert!(page.contains("7 runs: 6 completed, 1 pruned"), "every status by its name");
     assert!(page.contains("pruned at rung 1 (epoch 1)"), "the pruned trial with its reason");
     assert!(page.contains("One trial that was pruned or did not complete is left out."));
