@@ -24,7 +24,7 @@ use crate::columns::Metric;
 use crate::draw::{register_font, render_rgb, write_png};
 use crate::error::ReportError;
 use crate::load::SweepResults;
-use crate::search::{key_charts, parallel_chart, trial_curves, trial_series};
+use crate::search::{trial_charts, trial_curves};
 use crate::table::{baseline, data_keys, epoch_curves, is_search, table, value, varying_keys, TableOptions, Value};
 use polars::prelude::{DataType, PolarsError};
 use results::BaselineKind;
@@ -122,13 +122,7 @@ pub(crate) fn figures(sweep: &SweepResults, metric: Metric, bands: bool) -> Resu
         }
     }
     if let Some(search) = search {
-        figures.extend(key_charts(sweep, search)?);
-        if let Some(chart) = trial_series(sweep, search)? {
-            figures.push(chart);
-        }
-        if let Some(chart) = parallel_chart(sweep, search)? {
-            figures.push(chart);
-        }
+        figures.extend(trial_charts(sweep, search)?);
     }
     Ok(figures)
 }

@@ -91,6 +91,16 @@ fn trials(sweep: &SweepResults, search: &Search) -> Result<Option<Trials>, Repor
     Ok(Some((out, columns)))
 }
 
+/// The charts of a search's trials, from one reading of them: the metric against each numeric
+/// searched key, the best so far against the trial index, and the parallel coordinates.
+pub(crate) fn trial_charts(sweep: &SweepResults, search: &Search) -> Result<Vec<Figure>, ReportError> {
+    let Some(read) = trials(sweep, search)? else { return Ok(Vec::new()) };
+    let mut figures = key_charts(sweep, search, &read)?;
+    figures.extend(trial_series(sweep, search, &read.0)?);
+    figures.extend(parallel_chart(sweep, search, &read)?);
+    Ok(figures)
+}
+
 /// The metric's axis title: the report's own when it knows the metric.
 fn metric_label(search: &Search) -> String {
     Metric::parse(&search.metric).map_or_else(|_| search.metric.clone(), |m| m.axis_label().to_string())
@@ -160,8 +170,7 @@ pub(crate) fn trial_curves(sweep: &SweepResults, metric: Metric) -> Result<Vec<S
 
 /// `<metric>_vs_<key>` for a search: each completed trial's value (the mean over its seeds)
 /// against each numeric searched key, on a log axis for a key searched on one.
-pub(crate) fn key_charts(sweep: &SweepResults, search: &Search) -> Result<Vec<Figure>, ReportError> {
-    let Some((trials, columns)) = trials(sweep, search)? else { return Ok(Vec::new()) };
+fn key_charts(sweep: &SweepResults, search: &Search, (trials, columns): &Trials) -> Result<Vec<Figure>, ReportError> {
     let mut figures = Vec::new();
     for (k, key) in search.space.iter().enumerate() {
         let Some(column) = columns[k] else { continue };
@@ -199,7 +208,7 @@ pub(crate) fn key_charts(sweep: &SweepResults, search: &Search) -> Result<Vec<Fi
                 search.metric,
                 key.key,
                 if x_log { " (log axis, as searched)" } else { "" },
-                left_out(&trials)
+                left_out(trials)
             ),
             drawing: Drawing::Lines(chart),
         });
@@ -210,8 +219,7 @@ pub(crate) fn key_charts(sweep: &SweepResults, search: &Search) -> Result<Vec<Fi
 /// `<metric>_best_so_far_vs_trial`: each completed trial's value, the mean of its final metric
 /// over its seeds (grey points), and the best value so far (a step line), against the trial
 /// index.
-pub(crate) fn trial_series(sweep: &SweepResults, search: &Search) -> Result<Option<Figure>, ReportError> {
-    let Some((trials, _)) = trials(sweep, search)? else { return Ok(None) };
+fn trial_series(sweep: &SweepResults, search: &Search, trials: &[Trial]) -> Result<Option<Figure>, ReportError> {
     let done: Vec<(f64, f64)> = trials.iter().filter_map(|t| t.value.map(|v| (t.index as f64, v))).collect();
     if done.is_empty() {
         return Ok(None);
@@ -259,7 +267,7 @@ pub(crate) fn trial_series(sweep: &SweepResults, search: &Search) -> Result<Opti
              against the trial index.{}",
             search.method,
             search.metric,
-            left_out(&trials)
+            left_out(trials)
         ),
         drawing: Drawing::Lines(chart),
     }))
@@ -335,8 +343,7 @@ impl Scale {
 }
 
 /// `search_parallel_coordinates`: the searched keys the report can read, then the metric.
-pub(crate) fn parallel_chart(sweep: &SweepResults, search: &Search) -> Result<Option<Figure>, ReportError> {
-    let Some((trials, columns)) = trials(sweep, search)? else { return Ok(None) };
+fn parallel_chart(sweep: &SweepResults, search: &Search, (trials, columns): &Trials) -> Result<Option<Figure>, ReportError> {
     let done: Vec<&Trial> = trials.iter().filter(|t| t.value.is_some()).collect();
     let values: Vec<f64> = done.iter().filter_map(|t| t.value).collect();
     let readable: Vec<usize> = (0..columns.len()).filter(|&k| columns[k].is_some()).collect();
@@ -393,7 +400,7 @@ pub(crate) fn parallel_chart(sweep: &SweepResults, search: &Search) -> Result<Op
              keys and its final {}, coloured by it (dark: best).{}{unread}",
             search.method,
             search.metric,
-            left_out(&trials)
+            left_out(trials)
         ),
         drawing: Drawing::Parallel(chart),
     }))
