@@ -18,12 +18,12 @@
 //! the other charts and counted in their captions: their last value is not the value of a
 //! finished trial. Pruned trials' learning curves are grey, up to their rung.
 
-use crate::columns::{resolve_key, Metric};
-use crate::search_file::Search;
 use crate::chart::{min_max, number, Axis, Chart, Drawing, Figure, Line, ParallelChart, Point, Series};
+use crate::columns::{resolve_key, Metric};
 use crate::draw::tick;
 use crate::error::ReportError;
 use crate::load::SweepResults;
+use crate::search_file::Search;
 use crate::table::{value, Value, TRIAL};
 use polars::prelude::{col, lit, DataType, IntoLazy, JoinArgs, JoinType, PolarsError, SortMultipleOptions};
 use spec::RunStatus;
@@ -177,10 +177,8 @@ fn key_charts(sweep: &SweepResults, search: &Search, (trials, columns): &Trials)
         if key.choices.is_some() {
             continue;
         }
-        let points: Vec<Point> = trials
-            .iter()
-            .filter_map(|t| Some(Point { x: number(&t.keys[k])?, y: t.value?, err: None }))
-            .collect();
+        let points: Vec<Point> =
+            trials.iter().filter_map(|t| Some(Point { x: number(&t.keys[k])?, y: t.value?, err: None })).collect();
         let xs: Vec<f64> = points.iter().map(|p| p.x).collect();
         let (lo, hi) = min_max(&xs);
         if points.len() < 2 || lo == hi {
@@ -343,7 +341,11 @@ impl Scale {
 }
 
 /// `search_parallel_coordinates`: the searched keys the report can read, then the metric.
-fn parallel_chart(sweep: &SweepResults, search: &Search, (trials, columns): &Trials) -> Result<Option<Figure>, ReportError> {
+fn parallel_chart(
+    sweep: &SweepResults,
+    search: &Search,
+    (trials, columns): &Trials,
+) -> Result<Option<Figure>, ReportError> {
     let done: Vec<&Trial> = trials.iter().filter(|t| t.value.is_some()).collect();
     let values: Vec<f64> = done.iter().filter_map(|t| t.value).collect();
     let readable: Vec<usize> = (0..columns.len()).filter(|&k| columns[k].is_some()).collect();

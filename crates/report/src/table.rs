@@ -37,12 +37,7 @@ pub struct TableOptions {
 impl TableOptions {
     /// Checks the metric and the group keys (column names or sweep paths) before anything is read.
     /// Without a metric, tables lead with `test_bce`, a search's with the metric it optimised.
-    pub fn new(
-        metric: Option<&str>,
-        group_by: &[String],
-        best: bool,
-        sort: Option<&str>,
-    ) -> Result<Self, ReportError> {
+    pub fn new(metric: Option<&str>, group_by: &[String], best: bool, sort: Option<&str>) -> Result<Self, ReportError> {
         let metric = metric.map(Metric::parse).transpose()?;
         let mut keys: Vec<&'static str> = Vec::new();
         for k in group_by {
@@ -267,8 +262,7 @@ fn trial_keys(sweep: &SweepResults) -> Vec<&'static str> {
 /// Whether the sweep's runs are the trials of a search: it has a `search.json` and its run rows
 /// a trial index.
 pub(crate) fn is_search(sweep: &SweepResults) -> bool {
-    sweep.search.is_some()
-        && sweep.runs.column(TRIAL).is_ok_and(|c| c.null_count() < c.len())
+    sweep.search.is_some() && sweep.runs.column(TRIAL).is_ok_and(|c| c.null_count() < c.len())
 }
 
 /// Builds the table of one sweep. A search's table (unless `--group-by` or `--best` asks for

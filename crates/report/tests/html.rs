@@ -204,8 +204,9 @@ fn a_search_gets_its_charts_and_shows_its_pruned_trials() {
         generator: "runner (test)".to_string(),
     };
     let page_grouped = html_report(std::slice::from_ref(&s), &grouped).unwrap();
-    assert!(page_grouped
-        .contains("<p class=\"search\">A tpe search to minimise <code>test_bce</code> over <code>model.latent_dim</code>"));
+    assert!(page_grouped.contains(
+        "<p class=\"search\">A tpe search to minimise <code>test_bce</code> over <code>model.latent_dim</code>"
+    ));
     assert!(page.contains("7 runs: 6 completed, 1 pruned"), "every status by its name");
     assert!(page.contains("pruned at rung 1 (epoch 1)"), "the pruned trial with its reason");
     assert!(page.contains("One trial that was pruned or did not complete is left out."));

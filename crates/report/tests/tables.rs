@@ -284,9 +284,13 @@ fn group_keys_and_metrics_are_checked_before_reading() {
     assert!(e.contains("--metric test_ssim") && e.contains("allowed: test_bce"), "{e}");
     let e = TableOptions::new(Some("test_bce"), &["model.size".to_string()], false, None).unwrap_err().to_string();
     assert!(e.contains("--group-by model.size") && e.contains("latent_dim"), "{e}");
-    let o =
-        TableOptions::new(Some("test_bce"), &["noise.kind".into(), "noise_kind".into(), "train.seed".into()], false, None)
-            .unwrap();
+    let o = TableOptions::new(
+        Some("test_bce"),
+        &["noise.kind".into(), "noise_kind".into(), "train.seed".into()],
+        false,
+        None,
+    )
+    .unwrap();
     assert_eq!(o.group_by, ["noise_kind", "seed"]);
 }
 

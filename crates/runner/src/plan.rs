@@ -66,7 +66,10 @@ pub fn plan_runs(runs: Vec<RunSpec>, data_dir: &Path, datasets: &mut Datasets) -
 }
 
 /// A shard's part of a list of runs: the runs at positions i ≡ I (mod N); all without a shard.
-pub fn share<'p>(runs: impl IntoIterator<Item = &'p Planned>, shard: Option<(usize, usize)>) -> Vec<(usize, &'p Planned)> {
+pub fn share<'p>(
+    runs: impl IntoIterator<Item = &'p Planned>,
+    shard: Option<(usize, usize)>,
+) -> Vec<(usize, &'p Planned)> {
     runs.into_iter().enumerate().filter(|(i, _)| shard.is_none_or(|(s, n)| i % n == s)).collect()
 }
 

@@ -8,9 +8,9 @@
 //! part waits, polling the run folders, until every run of the round (with successive halving:
 //! of the rung) is done, then decides the rung or computes the next round itself.
 
+use crate::jobs::{train_runs, Context, Jobs, Tally};
 use crate::plan::{plan_runs, Datasets, Planned};
 use crate::progress::Display;
-use crate::jobs::{train_runs, Context, Jobs, Tally};
 use anyhow::{bail, Context as _, Result};
 use data::rng::{purpose, rng_for};
 use results::SweepDir;

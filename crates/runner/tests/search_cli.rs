@@ -71,7 +71,8 @@ fn run_three_shards(dir: &Path, file: &str, results_dir: &str) {
     let mut shards: Vec<Background> = (0..3)
         .map(|i| {
             let shard = format!("{i}/3");
-            let args = ["sweep", file, "--results-dir", results_dir, "--shard", &shard, "--progress", "plain", "--jobs", "1"];
+            let args =
+                ["sweep", file, "--results-dir", results_dir, "--shard", &shard, "--progress", "plain", "--jobs", "1"];
             spawn(dir, &args, &dir.join(format!("shard{i}.log")))
         })
         .collect();

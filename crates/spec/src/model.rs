@@ -464,7 +464,10 @@ mod tests {
                 assert!(KindColumns::default().given().iter().any(|(k, _)| k == key), "{key} has a column");
             }
         }
-        assert_eq!(KindName::ALL.iter().map(|k| k.name()).collect::<Vec<_>>(), ["plain", "sparse", "contractive", "stacked", "vae"]);
+        assert_eq!(
+            KindName::ALL.iter().map(|k| k.name()).collect::<Vec<_>>(),
+            ["plain", "sparse", "contractive", "stacked", "vae"]
+        );
     }
 
     #[test]

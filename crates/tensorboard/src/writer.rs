@@ -143,8 +143,7 @@ impl EventWriter {
 /// be still being written), a damaged or truncated file is an error here.
 pub fn read_event_file(path: &Path) -> Result<Vec<Event>, TensorboardError> {
     let bytes = fs::read(path).map_err(|cause| TensorboardError::Read { path: path.to_path_buf(), cause })?;
-    let records =
-        read_records(&bytes).map_err(|cause| TensorboardError::Record { path: path.to_path_buf(), cause })?;
+    let records = read_records(&bytes).map_err(|cause| TensorboardError::Record { path: path.to_path_buf(), cause })?;
     records
         .iter()
         .enumerate()

@@ -18,8 +18,7 @@
 use crate::error::NnError;
 use crate::kind::{check_weight, deterministic, Objective, Taped, Terms};
 use crate::model::{
-    Architecture, Codes, ConvAutoEncoder, CpuModel, DenseAutoEncoder, DenseLayer, Head, Images, ModelSpec,
-    IMAGE_LEN,
+    Architecture, Codes, ConvAutoEncoder, CpuModel, DenseAutoEncoder, DenseLayer, Head, Images, ModelSpec, IMAGE_LEN,
 };
 use crate::on_device::Model;
 use crate::op::loss::LossKind;

@@ -17,9 +17,9 @@ pub use summary::SummaryRow;
 
 use crate::error::NnError;
 use crate::op::Activation;
+use conv::LayerRef;
 use dfdx::prelude::*;
 use rand_chacha::ChaCha8Rng;
-use conv::LayerRef;
 
 pub const IMAGE_SIDE: usize = 28;
 pub const IMAGE_LEN: usize = IMAGE_SIDE * IMAGE_SIDE;
