@@ -206,7 +206,8 @@ pub enum Progress {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// Results or sweep directories (searched recursively) [default: results]
+    /// Results or sweep directories (searched recursively) [default: the folders under results/
+    /// but results/reference/, the committed references]
     pub paths: Vec<PathBuf>,
     /// The metric that leads the table and is marked best [default: test_bce; a search's table:
     /// the metric it optimised]

@@ -13,8 +13,11 @@ use std::process::ExitCode;
 pub fn run(args: ReportArgs) -> Result<ExitCode> {
     // Options first: a typo is reported before anything is read.
     let options = TableOptions::new(args.metric.as_deref(), &args.group_by, args.best, args.sort.as_deref())?;
-    let paths = if args.paths.is_empty() { vec![PathBuf::from("results")] } else { args.paths.clone() };
-    let mut sweeps = report::load(&paths)?;
+    let (paths, mut sweeps) = if args.paths.is_empty() {
+        (vec![PathBuf::from(RESULTS)], report::load(&default_sweep_dirs()?)?)
+    } else {
+        (args.paths.clone(), report::load(&args.paths)?)
+    };
     if let Some(name) = &args.sweep {
         sweeps = report::select_sweep(sweeps, name)?;
     }
@@ -70,6 +73,39 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
         bail!("no sweep has a completed run ({}); nothing to compare", what.join("; "));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where `runner report` looks without paths.
+const RESULTS: &str = "results";
+/// The committed references under `results/` (what `runner check` and CI compare with).
+const REFERENCE: &str = "reference";
+
+/// Without paths: every folder under `results/` but `results/reference/`. The references' sweeps
+/// have the names of the shipped sweeps, so they would be merged with the user's (a smoke sweep
+/// with the committed smoke reference), and `--plots` or `--html` would write into the
+/// committed folder. `runner report results/reference` shows them.
+fn default_sweep_dirs() -> Result<Vec<PathBuf>> {
+    let root = Path::new(RESULTS);
+    if !root.is_dir() {
+        // report::load says what is wrong with it.
+        return Ok(vec![root.to_path_buf()]);
+    }
+    let mut dirs = Vec::new();
+    for entry in std::fs::read_dir(root).with_context(|| format!("reading {}", root.display()))? {
+        let entry = entry.with_context(|| format!("reading {}", root.display()))?;
+        if entry.file_name() != REFERENCE && entry.path().is_dir() {
+            dirs.push(entry.path());
+        }
+    }
+    if dirs.is_empty() {
+        bail!(
+            "no sweeps under {RESULTS}/ yet (run one: `runner sweep experiments/smoke.toml`); \
+             {RESULTS}/{REFERENCE}/ holds the committed references that `runner check` compares with, \
+             and `runner report {RESULTS}/{REFERENCE}` shows them"
+        );
+    }
+    dirs.sort();
+    Ok(dirs)
 }
 
 /// Where `--html` writes: the path given; else `report.html` in the sweep's directory (its first,

@@ -53,6 +53,25 @@ fn the_default_directory_is_results_and_its_absence_is_an_error() {
 }
 
 #[test]
+fn the_default_leaves_out_the_committed_references_and_writes_nothing_into_them() {
+    // results/reference/<sweep> has the name of a shipped sweep: reported with the user's, the two
+    // would be merged, and --html would be written into the committed folder.
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results");
+    copy_dir(&fixture_results(), &results.join("reference"));
+    let cmd = |args: &[&str]| Command::cargo_bin("runner").unwrap().current_dir(dir.path()).args(args).assert();
+    cmd(&["report"]).failure().stderr(predicate::str::contains(
+        "no sweeps under results/ yet (run one: `runner sweep experiments/smoke.toml`); results/reference/ holds the \
+         committed references",
+    ));
+    let before = std::fs::read_dir(results.join("reference/fixture")).unwrap().count();
+    copy_dir(&fixture_results(), &results.join("mine"));
+    cmd(&["report", "--html"]).success().stderr(predicate::str::contains("results/mine"));
+    assert_eq!(std::fs::read_dir(results.join("reference/fixture")).unwrap().count(), before, "nothing written there");
+    cmd(&["report", "results/reference"]).success();
+}
+
+#[test]
 fn an_unknown_metric_is_an_error_listing_the_allowed_ones() {
     runner()
         .args(["report", "--metric", "accuracy"])
