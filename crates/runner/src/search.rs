@@ -134,6 +134,7 @@ pub fn run(sweep: &Sweep, search: &Search, jobs: &Jobs, datasets: &mut Datasets,
     let mut baseline_seconds = 0.0;
     for k in 0..spec.rounds() {
         let trials = round(search, k, &history, opts.data_dir, datasets)?;
+        let all: Vec<&Planned> = trials.iter().flat_map(|t| &t.runs).collect();
         display.line(&format!(
             "search {}: round {}/{}: trials {}–{}, {} runs ({} here)",
             sweep.name,
@@ -141,18 +142,18 @@ pub fn run(sweep: &Sweep, search: &Search, jobs: &Jobs, datasets: &mut Datasets,
             spec.rounds(),
             spec.round_trials(k).start,
             spec.round_trials(k).end - 1,
-            trials.iter().map(|t| t.runs.len()).sum::<usize>(),
-            share(&trials.iter().flat_map(|t| &t.runs).collect::<Vec<_>>(), opts.shard).len()
+            all.len(),
+            share(&all, opts.shard).len()
         ));
         // A trial whose configuration an earlier trial had (likely with integers and choices)
         // has that trial's runs, since run ids come from configurations: it is not trained or
         // ranked again, and takes that trial's result.
+        let keys: Vec<Vec<String>> = trials.iter().map(run_key).collect();
         let mut repeats: Vec<Option<Repeat>> = Vec::with_capacity(trials.len());
         for (i, t) in trials.iter().enumerate() {
-            let key = run_key(t);
-            let repeat = match first_seen.get(&key) {
+            let repeat = match first_seen.get(&keys[i]) {
                 Some(&h) => Some(Repeat::Earlier(h)),
-                None => (0..i).find(|&j| repeats[j].is_none() && run_key(&trials[j]) == key).map(Repeat::Same),
+                None => (0..i).find(|&j| repeats[j].is_none() && keys[j] == keys[i]).map(Repeat::Same),
             };
             if let Some(r) = &repeat {
                 let of = match *r {
@@ -166,7 +167,6 @@ pub fn run(sweep: &Sweep, search: &Search, jobs: &Jobs, datasets: &mut Datasets,
             }
             repeats.push(repeat);
         }
-        let all: Vec<&Planned> = trials.iter().flat_map(|t| &t.runs).collect();
         if opts.baselines {
             let mine = share(&all, opts.shard);
             let began = Instant::now();
@@ -286,7 +286,7 @@ pub fn run(sweep: &Sweep, search: &Search, jobs: &Jobs, datasets: &mut Datasets,
             };
             outcomes.push(outcome);
             if repeats[i].is_none() {
-                first_seen.insert(run_key(t), history.len());
+                first_seen.insert(keys[i].clone(), history.len());
             }
             history.push(Trial { index: t.index, values: t.values.clone(), outcome });
             // A repeat has no runs of its own: it never competes at a rung, nor counts twice.
