@@ -128,6 +128,14 @@ pub struct TableRow {
     pub best: bool,
 }
 
+impl TableRow {
+    /// Every run of the row completed: as a search scores a trial, only then has it a value (the
+    /// ranking's sort expression says the same in polars).
+    pub fn all_completed(&self) -> bool {
+        self.runs > 0 && self.completed == self.runs
+    }
+}
+
 /// The table of one sweep, ready to render.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SweepTable {
@@ -359,7 +367,7 @@ pub fn table(sweep: &SweepResults, opts: &TableOptions) -> Result<SweepTable, Re
     }
     // A search's trial has a value only when every one of its runs completed, as the search
     // scores it: a trial with a seed that diverged or was cut short is not the best.
-    mark_best(&mut rows, metric, |r| !ranked_trials || r.completed == r.runs);
+    mark_best(&mut rows, metric, |r| !ranked_trials || r.all_completed());
 
     let mut notes = Vec::new();
     if sweep.counts.runs == 0 {
@@ -416,7 +424,7 @@ fn ranking_notes(
     metric: Metric,
 ) -> Result<Vec<String>, ReportError> {
     let mut notes = Vec::new();
-    let completed = rows.iter().filter(|r| r.runs > 0 && r.completed == r.runs).count();
+    let completed = rows.iter().filter(|r| r.all_completed()).count();
     // A trial whose run diverged or failed before a rung stopped there (its other runs are marked
     // pruned): it counts as failed, as the search counted it.
     let pruned = rows.iter().filter(|r| r.pruned > 0 && r.diverged == 0 && r.failed == 0).count();
